@@ -1,0 +1,54 @@
+"""Losses of the course, in nats per image: summed over pixels and latent dimensions, averaged over the batch.
+
+Summing over pixels (as the ELBO does) and averaging over pixels (as many Keras notebooks do) differ by a factor of
+the number of pixels, which changes the effective weight β of the KL term: the course always sums.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+RECONSTRUCTIONS = ("bce", "mse", "rmse")
+
+
+def reconstruction_loss(x: Tensor, x_hat: Tensor, kind: str = "bce") -> Tensor:
+    """One value per image: ``"bce"`` and ``"mse"`` summed over pixels, ``"rmse"`` the root of the pixel mean.
+
+    BCE is the negative log-likelihood of a Bernoulli decoder, in nats. ``x_hat`` lies in [0, 1].
+    """
+    if x.shape != x_hat.shape:
+        raise ValueError(f"x and x_hat must have the same shape, got {tuple(x.shape)} and {tuple(x_hat.shape)}")
+    if kind == "bce":
+        per_pixel = F.binary_cross_entropy(x_hat, x, reduction="none")
+    elif kind in ("mse", "rmse"):
+        per_pixel = (x_hat - x) ** 2
+    else:
+        raise ValueError(f"reconstruction kind must be one of {RECONSTRUCTIONS}, got {kind!r}")
+    per_image = per_pixel.flatten(1)
+    return per_image.mean(1).sqrt() if kind == "rmse" else per_image.sum(1)
+
+
+def kl_divergence(z_mean: Tensor, z_log_var: Tensor) -> Tensor:
+    """KL(N(μ, σ²) ‖ N(0, I)) = −½ Σ (1 + log σ² − μ² − σ²), summed over latent dimensions: one value per sample."""
+    return -0.5 * torch.sum(1 + z_log_var - z_mean.pow(2) - z_log_var.exp(), dim=1)
+
+
+def vae_loss(
+    x: Tensor, x_hat: Tensor, z_mean: Tensor, z_log_var: Tensor, beta: float = 1.0, recon: str = "bce"
+) -> dict[str, Tensor]:
+    """Reconstruction + β·KL, each averaged over the batch: ``{"total", "recon", "kl"}``."""
+    rec = reconstruction_loss(x, x_hat, recon).mean()
+    kl = kl_divergence(z_mean, z_log_var).mean()
+    return {"total": rec + beta * kl, "recon": rec, "kl": kl}
+
+
+def model_loss(model: nn.Module, x: Tensor, recon: str = "bce", beta: float = 1.0) -> dict[str, Tensor]:
+    """Run ``model`` on a batch and return its loss parts; a plain autoencoder's KL is zero."""
+    if model.variational:
+        x_hat, z_mean, z_log_var = model(x)
+        return vae_loss(x, x_hat, z_mean, z_log_var, beta=beta, recon=recon)
+    x_hat, _ = model(x)
+    rec = reconstruction_loss(x, x_hat, recon).mean()
+    return {"total": rec, "recon": rec, "kl": torch.zeros((), device=x.device)}

@@ -1,0 +1,242 @@
+"""Training: ``fit`` slices batches from tensors held in memory, ``fit_cached`` trains once and loads afterwards.
+
+No DataLoader, no per-sample transforms: MNIST-sized data sets fit in memory many times over, and slicing one
+tensor is several times faster on a CPU than assembling batches from single PIL images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Union
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from . import config
+from .losses import model_loss
+
+Data = Union[Tensor, tuple[Tensor, ...]]
+LossFn = Callable[[nn.Module, tuple[Tensor, ...]], Mapping[str, Tensor]]
+History = dict[str, list[float]]
+CACHE_VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be read or does not fit the model."""
+
+
+def pick_device() -> torch.device:
+    """The fastest device here: CUDA, then Apple's MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _as_tuple(data: Data) -> tuple[Tensor, ...]:
+    tensors = (data,) if isinstance(data, Tensor) else tuple(data)
+    if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
+        raise ValueError("data must be a tensor or a tuple of tensors of equal length")
+    return tensors
+
+
+def _default_loss(recon: str, beta: float) -> LossFn:
+    def loss(model: nn.Module, batch: tuple[Tensor, ...]) -> Mapping[str, Tensor]:
+        return model_loss(model, batch[0], recon=recon, beta=beta)
+
+    return loss
+
+
+def _batches(tensors: tuple[Tensor, ...], order: Tensor, batch_size: int, device: torch.device):
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        yield tuple(t[idx].to(device, non_blocking=True) for t in tensors)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, data: Data, loss_fn: LossFn | None = None, *, recon: str = "bce", beta: float = 1.0,
+    batch_size: int = 1000, device: torch.device | None = None,
+) -> dict[str, float]:
+    """Mean loss parts over a whole data set, in evaluation mode (a VAE still samples: its loss is an ELBO)."""
+    tensors = _as_tuple(data)
+    loss_fn = loss_fn or _default_loss(recon, beta)
+    device = device or next(model.parameters()).device
+    model.eval()
+    sums: dict[str, float] = {}
+    order = torch.arange(len(tensors[0]))
+    for batch in _batches(tensors, order, batch_size, device):
+        for key, value in loss_fn(model, batch).items():
+            sums[key] = sums.get(key, 0.0) + float(value) * len(batch[0])
+    return {key: total / len(order) for key, total in sums.items()}
+
+
+def fit(
+    model: nn.Module,
+    train: Data,
+    test: Data | None = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    recon: str = "bce",
+    beta: float = 1.0,
+    loss_fn: LossFn | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    desc: str | None = None,
+) -> History:
+    """Train ``model`` with Adam and return its history; the model ends on the CPU, ready to use.
+
+    ``train`` and ``test`` are a tensor of images or a tuple of tensors (images, labels, ...). The default loss is
+    :func:`helpers.losses.model_loss` with ``recon`` and ``beta``; ``loss_fn(model, batch)`` replaces it and
+    returns a mapping with at least ``"total"``. History keys: ``train_<part>`` and ``test_<part>`` for each part
+    (total, recon, kl), one value per epoch, and ``seconds`` per epoch. Stops with FloatingPointError when the
+    loss turns NaN or infinite.
+    """
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+    tensors = _as_tuple(train)
+    loss_fn = loss_fn or _default_loss(recon, beta)
+    device = torch.device(device) if device is not None else pick_device()
+    torch.manual_seed(seed)
+    shuffle = torch.Generator().manual_seed(seed)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    n_batches = math.ceil(len(tensors[0]) / batch_size)
+    history: History = {}
+    bar = tqdm(total=epochs * n_batches, desc=desc or type(model).__name__, disable=not progress,
+               unit="batch", mininterval=0.5)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            sums: dict[str, float] = {}
+            order = torch.randperm(len(tensors[0]), generator=shuffle)
+            for i, batch in enumerate(_batches(tensors, order, batch_size, device), 1):
+                parts = loss_fn(model, batch)
+                loss = parts["total"]
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"the loss became {float(loss.detach())} in epoch {epoch}, batch {i}: training stopped. "
+                        f"Try a smaller learning rate than lr={lr}, or check the data lie in [0, 1]."
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                for key, value in parts.items():
+                    sums[key] = sums.get(key, 0.0) + float(value.detach()) * len(batch[0])
+                bar.update()
+                if i % 20 == 0:
+                    bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.2f}")
+            for key, total in sums.items():
+                history.setdefault(f"train_{key}", []).append(total / len(order))
+            if test is not None:
+                for key, value in evaluate(model, test, loss_fn, device=device).items():
+                    history.setdefault(f"test_{key}", []).append(value)
+            history.setdefault("seconds", []).append(time.perf_counter() - start)
+            shown = {"train": history["train_total"][-1]}
+            if test is not None:
+                shown["test"] = history["test_total"][-1]
+            bar.set_postfix(epoch=epoch, **{k: f"{v:.2f}" for k, v in shown.items()})
+    finally:
+        bar.close()
+        model.to("cpu").eval()
+    return history
+
+
+def fingerprint(data: Data | None) -> str | None:
+    """A short hash of tensors' shapes and bytes: the data part of a cache key."""
+    if data is None:
+        return None
+    digest = hashlib.sha1()
+    for t in _as_tuple(data):
+        t = t.detach().cpu().contiguous()
+        digest.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        digest.update(t.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save_checkpoint(path: Path, model: nn.Module, history: History, meta: Mapping[str, Any]) -> None:
+    """Write weights, history and metadata atomically (a temporary file, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    payload = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+               "history": history, "meta": dict(meta)}
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, model: nn.Module) -> tuple[History, dict[str, Any]]:
+    """Load weights into ``model`` (``weights_only=True``: no code is unpickled); return history and metadata.
+
+    Raises CheckpointError, naming the file, when it is unreadable or does not fit the model.
+    """
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(payload["state_dict"])
+        return payload["history"], payload["meta"]
+    except Exception as error:  # a truncated zip, a foreign pickle, wrong keys or shapes
+        raise CheckpointError(
+            f"checkpoint {path} cannot be used ({type(error).__name__}: {str(error)[:200]}). "
+            f"Delete it and the model is trained again."
+        ) from error
+
+
+def _reset_parameters(model: nn.Module, seed: int) -> None:
+    torch.manual_seed(seed)
+    for module in model.modules():
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+
+
+def fit_cached(model: nn.Module, train: Data, test: Data | None = None, *, name: str | None = None,
+               **fit_kwargs: Any) -> History:
+    """Like :func:`fit`, but train only once: later calls with the same key load the weights in a second.
+
+    The key is the model's class and ``config``, fingerprints of ``train`` and ``test``, and the training
+    arguments (epochs, batch size, learning rate, loss, β, seed). The model is re-initialized from ``seed`` before
+    training, so the result depends on the key alone. Checkpoints live in ``helpers.config.CHECKPOINT_DIR``;
+    an unreadable one is reported and replaced.
+    """
+    settings = {k: fit_kwargs.get(k, v) for k, v in
+                {"epochs": 10, "batch_size": 128, "lr": 1e-3, "recon": "bce", "beta": 1.0, "seed": 0}.items()}
+    loss_fn = fit_kwargs.get("loss_fn")
+    key = {
+        "version": CACHE_VERSION,
+        "model": type(model).__name__,
+        "config": getattr(model, "config", repr(model)),
+        "train": fingerprint(train),
+        "test": fingerprint(test),
+        "loss_fn": f"{loss_fn.__module__}.{loss_fn.__qualname__}" if loss_fn else None,
+        **settings,
+    }
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    label = name or type(model).__name__
+    path = config.CHECKPOINT_DIR / f"{label}-{digest}.pt"
+    if path.exists():
+        try:
+            history, meta = load_checkpoint(path, model)
+            model.eval()
+            print(f"{label}: loaded from the checkpoint cache ({path.name}; training took "
+                  f"{meta.get('train_seconds', float('nan')):.0f} s)")
+            return history
+        except CheckpointError as error:
+            print(f"{label}: {error} Training again.")
+    _reset_parameters(model, settings["seed"])
+    start = time.perf_counter()
+    history = fit(model, train, test, desc=fit_kwargs.pop("desc", label), **fit_kwargs)
+    seconds = time.perf_counter() - start
+    save_checkpoint(path, model, history, {"key": json.dumps(key, sort_keys=True, default=str),
+                                           "train_seconds": seconds})
+    print(f"{label}: trained in {seconds:.0f} s and saved to the checkpoint cache ({path.name})")
+    return history

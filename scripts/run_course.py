@@ -1,0 +1,317 @@
+"""Run the course notebooks in order, export each to HTML and write an index page with the course outline.
+
+    python scripts/run_course.py                 # all notebooks, full mode (what `make run` does)
+    python scripts/run_course.py --fast          # COURSE_FAST=1: small data, few epochs
+    python scripts/run_course.py --only 03       # the notebooks whose name contains "03" (glob patterns work)
+
+Each notebook runs in a fresh kernel of the current environment, with its own folder as working directory and
+``COURSE_STATIC=1`` (widgets draw static figures). For each notebook the build folder gets the executed
+``NN_name.ipynb`` and ``NN_name.html``; ``index.html`` links them all, and ``timings.json`` keeps the run times:
+
+    {"machine": {...}, "notebooks": {"01_latent_space": {"title", "summary", "status", "seconds", "mode",
+     "finished", "slowest_cells": [{"index", "seconds", "first_line"}]}, ...}}
+
+(entries of earlier runs are kept, so ``--only`` updates one notebook's line). A failing notebook stops the run:
+the exit code is 1 and the message names the notebook, the cell and the error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import platform
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from fnmatch import fnmatch
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbconvert import HTMLExporter
+from nbconvert.filters.markdown import markdown2html
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+COURSE_TITLE = "Autoencoders and Variational Autoencoders"
+GOALS_LINE = re.compile(r"learning goals|you will|goals", re.IGNORECASE)
+
+
+@dataclass
+class Result:
+    """The outcome of running one notebook."""
+
+    name: str
+    title: str
+    summary: str
+    status: str
+    seconds: float
+    mode: str
+    finished: str
+    slowest_cells: list[dict] = field(default_factory=list)
+    error: str = ""
+
+
+class NotebookFailed(Exception):
+    """A notebook stopped at a cell; the message says which and why."""
+
+    def __init__(self, message: str, result: Result) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def outline(nb: nbformat.NotebookNode, default_title: str) -> tuple[str, str]:
+    """The title and the learning goals (or else the first paragraph) of a notebook, as Markdown."""
+    texts = [cell.source for cell in nb.cells if cell.cell_type == "markdown"][:2]
+    lines = [line for line in "\n".join(texts).split("\n") if "colab-badge.svg" not in line]
+    title_index = next((i for i, line in enumerate(lines) if line.startswith("#")), None)
+    title = default_title if title_index is None else lines[title_index].lstrip("#").strip()
+    body = lines if title_index is None else lines[title_index + 1 :]
+    goals = next((i for i, line in enumerate(body) if GOALS_LINE.search(line)), None)
+    if goals is not None:
+        section = body[goals:]
+        end = next((i for i, line in enumerate(section[1:], 1) if line.startswith("#")), len(section))
+        return title, "\n".join(section[:end]).strip()
+    paragraphs = [p.strip() for p in "\n".join(body).split("\n\n") if p.strip() and not p.lstrip().startswith("#")]
+    return title, paragraphs[0] if paragraphs else ""
+
+
+def _first_line(source: str) -> str:
+    return next((line for line in source.split("\n") if line.strip()), "")
+
+
+def describe_failure(cell: nbformat.NotebookNode, index: int, error: Exception) -> str:
+    """A few lines naming the failing cell (its number, first lines of source) and the error."""
+    if isinstance(error, CellExecutionError):
+        reason = f"{error.ename}: {error.evalue}"
+    else:
+        reason = f"{type(error).__name__}: {_first_line(str(error))}"
+    count = cell.get("execution_count")
+    label = f"cell {index}" + (f" (In [{count}])" if count else "")
+    source = "\n".join(f"    | {line}" for line in cell.source.split("\n")[:4])
+    return f"{label} failed with {reason}\n{source}"
+
+
+def run_notebook(path: Path, build: Path, timeout: int, mode: str) -> Result:
+    """Execute ``path`` in a fresh kernel; write the executed notebook and its HTML to ``build``.
+
+    Raises ``NotebookFailed`` (after writing what ran) when a cell fails or times out.
+    """
+    nb = nbformat.read(path, as_version=4)
+    title, summary = outline(nb, path.stem)
+    current = {"index": -1, "start": 0.0}
+    cell_seconds: dict[int, float] = {}
+
+    def cell_started(cell: nbformat.NotebookNode, cell_index: int) -> None:
+        current.update(index=cell_index, start=time.perf_counter())
+
+    def cell_finished(cell: nbformat.NotebookNode, cell_index: int, execute_reply: dict) -> None:
+        cell_seconds[cell_index] = time.perf_counter() - current["start"]
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up warnings in the run's output
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_execute=cell_started,
+        on_cell_executed=cell_finished,
+    )
+    start = time.perf_counter()
+    failure = ""
+    try:
+        client.execute()
+    except Exception as error:  # noqa: BLE001 - any failure (error, timeout, dead kernel) stops the run
+        index = current["index"]
+        failure = describe_failure(nb.cells[index], index, error) if index >= 0 else f"{type(error).__name__}: {error}"
+    seconds = time.perf_counter() - start
+
+    slowest = sorted(cell_seconds.items(), key=lambda item: -item[1])[:3]
+    result = Result(
+        name=path.stem,
+        title=title,
+        summary=summary,
+        status="failed" if failure else "ok",
+        seconds=round(seconds, 2),
+        mode=mode,
+        finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        slowest_cells=[
+            {"index": i, "seconds": round(s, 2), "first_line": _first_line(nb.cells[i].source)} for i, s in slowest
+        ],
+        error=failure,
+    )
+    build.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, build / f"{path.stem}.ipynb")
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
+    (build / f"{path.stem}.html").write_text(body, encoding="utf-8")
+    if failure:
+        raise NotebookFailed(f"{path.name}: {failure}", result)
+    return result
+
+
+def machine() -> dict:
+    """Where the timings were measured."""
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = "not installed"
+    return {
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch_version,
+    }
+
+
+def load_timings(path: Path) -> dict:
+    """The timings of earlier runs, or an empty record."""
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"machine": {}, "notebooks": {}}
+
+
+def not_run_entry(path: Path) -> dict:
+    """The index entry of a notebook that has not been run yet: its outline only."""
+    title, summary = outline(nbformat.read(path, as_version=4), path.stem)
+    return {
+        "name": path.stem,
+        "title": title,
+        "summary": summary,
+        "status": "not run",
+        "seconds": None,
+        "mode": "",
+        "slowest_cells": [],
+        "error": "",
+    }
+
+
+def index_html(entries: list[dict], info: dict) -> str:
+    """The course outline: each notebook's title, goals, status, run time and a link to its HTML."""
+    rows = []
+    for entry in entries:
+        status, name = html.escape(entry["status"]), html.escape(entry["name"])
+        error = f"<pre class='error'>{html.escape(entry['error'])}</pre>" if entry["error"] else ""
+        link = name if entry["seconds"] is None else f"<a href='{name}.html'>{name}</a>"
+        time_text = ""
+        if entry["seconds"] is not None:
+            time_text = f"{entry['seconds']:.1f} s<br><small>{html.escape(entry['mode'])} mode</small>"
+        if entry["slowest_cells"]:
+            time_text += f"<br><small>slowest cell: {entry['slowest_cells'][0]['seconds']:.1f} s</small>"
+        rows.append(
+            f"<tr class='{status.replace(' ', '-')}'><td>{link}</td><td><h2>{html.escape(entry['title'])}</h2>"
+            f"{markdown2html(entry['summary'])}{error}</td>"
+            f"<td class='status'>{status}</td><td class='time'>{time_text}</td></tr>"
+        )
+    total = sum(entry["seconds"] or 0.0 for entry in entries)
+    machine_line = ", ".join(f"{key} {value}" for key, value in info.items())
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{COURSE_TITLE}</title>
+<script>MathJax = {{ tex2jax: {{ inlineMath: [["$", "$"], ["\\(", "\\)"]] }} }};</script>
+<script src="{HTMLExporter().mathjax_url}"></script>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
+table {{ border-collapse: collapse; width: 100%; }}
+td {{ border-top: 1px solid #ddd; padding: 0.6rem; vertical-align: top; }}
+td h2 {{ font-size: 1.1rem; margin: 0 0 0.3rem; }}
+td p, td ul {{ margin: 0.3rem 0; }}
+.time, .status {{ white-space: nowrap; text-align: right; }}
+.failed .status, .error {{ color: #b00; }}
+.ok .status {{ color: #070; }}
+.not-run {{ color: #888; }}
+footer {{ color: #666; font-size: 0.85rem; margin-top: 2rem; }}
+</style>
+</head>
+<body>
+<h1>{COURSE_TITLE}</h1>
+<p>The course notebooks, run top to bottom. Click a name to read the notebook with its outputs.</p>
+<table>
+<thead><tr><th>notebook</th><th>what you learn</th><th>status</th><th>run time</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+<footer>Total run time {total:.1f} s. Measured on: {html.escape(machine_line)}.</footer>
+</body>
+</html>
+"""
+
+
+def print_summary(results: list[Result]) -> None:
+    """A table of this run: status, seconds and slowest cell per notebook."""
+    print(f"\n{'notebook':<32} {'status':<7} {'seconds':>8}  slowest cell")
+    for result in results:
+        slow = result.slowest_cells[0] if result.slowest_cells else None
+        slow_text = f"{slow['seconds']:6.1f} s  [{slow['index']}] {slow['first_line'][:40]}" if slow else ""
+        print(f"{result.name:<32} {result.status:<7} {result.seconds:8.1f}  {slow_text}")
+    print(f"{'total':<32} {'':<7} {sum(r.seconds for r in results):8.1f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected notebooks and write the build folder; return the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fast", action="store_true", help="set COURSE_FAST=1 (small data, few epochs)")
+    parser.add_argument("--only", metavar="PATTERN", help="run the notebooks whose name matches *PATTERN*")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds a single cell may take (default 1800)")
+    parser.add_argument("--notebooks", type=Path, default=REPO_DIR / "notebooks", help="folder of the notebooks")
+    parser.add_argument("--build", type=Path, default=REPO_DIR / "build", help="output folder")
+    args = parser.parse_args(argv)
+
+    os.environ["COURSE_STATIC"] = "1"
+    if args.fast:
+        os.environ["COURSE_FAST"] = "1"
+    mode = "fast" if os.environ.get("COURSE_FAST", "").lower() in {"1", "true", "yes"} else "full"
+
+    existing = sorted(args.notebooks.glob(NOTEBOOK_GLOB))
+    selected = [p for p in existing if not args.only or fnmatch(p.stem, f"*{args.only}*")]
+    if not selected:
+        print(f"no notebooks matching {NOTEBOOK_GLOB!r} and --only {args.only!r} in {args.notebooks}", file=sys.stderr)
+        return 2
+
+    timings_path = args.build / "timings.json"
+    timings = load_timings(timings_path)
+    names = {p.stem for p in existing}
+    timings["notebooks"] = {name: entry for name, entry in timings["notebooks"].items() if name in names}
+    timings["machine"] = machine()
+    print(f"running {len(selected)} notebook(s) in {mode} mode, output in {args.build}")
+
+    results: list[Result] = []
+    failure = ""
+    for path in selected:
+        print(f"{path.stem:<32} ", end="", flush=True)
+        try:
+            result = run_notebook(path, args.build, args.timeout, mode)
+        except NotebookFailed as error:
+            result, failure = error.result, str(error)
+        results.append(result)
+        timings["notebooks"][result.name] = asdict(result)
+        print(f"{result.status:<7} {result.seconds:6.1f} s", flush=True)
+        if failure:
+            break
+
+    timings["notebooks"] = dict(sorted(timings["notebooks"].items()))
+    timings_path.write_text(json.dumps(timings, indent=1) + "\n", encoding="utf-8")
+    entries = [timings["notebooks"].get(path.stem) or not_run_entry(path) for path in existing]
+    (args.build / "index.html").write_text(index_html(entries, timings["machine"]), encoding="utf-8")
+    print_summary(results)
+    print(f"\nopen {args.build / 'index.html'}")
+    if failure:
+        print(
+            f"\nFAILED {failure}\nthe outputs up to the failure are in {args.build / (result.name + '.html')}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

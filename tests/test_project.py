@@ -1,0 +1,267 @@
+"""Project checks: the dependency lists agree, notebooks are stripped, synced, numbered and listed in the README,
+and the two maintenance scripts (notebook sync, course runner) do what they promise."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+COURSE_NOTEBOOKS = sorted(NOTEBOOKS.glob("*.ipynb"))
+EXERCISE_NOTEBOOKS = sorted(NOTEBOOKS.glob("exercises/*.ipynb"))
+NOTEBOOK_NAME = re.compile(r"^(\d{2})_[a-z0-9]+(_[a-z0-9]+)*\.ipynb$")
+CONDA_TO_PIP = {"pytorch": "torch"}
+
+
+def load_script(name: str) -> ModuleType:
+    """Import ``scripts/<name>.py`` as a module."""
+    module_name = f"course_scripts_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def notebook_params(paths: list[Path]) -> list:
+    """One pytest parameter per notebook, or a single skipped one while there are none."""
+    if not paths:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks yet"))]
+    return [pytest.param(path, id=path.relative_to(NOTEBOOKS).as_posix()) for path in paths]
+
+
+# --- dependencies ---------------------------------------------------------------------------------------------------
+
+
+def pyproject_requirements() -> dict[str, SpecifierSet]:
+    """Name → version range of every dependency in pyproject.toml, the optional extras included."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    lines = project["dependencies"] + [line for extra in project["optional-dependencies"].values() for line in extra]
+    found: dict[str, SpecifierSet] = {}
+    for line in lines:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert found.get(name, requirement.specifier) == requirement.specifier, f"{name} has two ranges in pyproject"
+        found[name] = requirement.specifier
+    found["python"] = SpecifierSet(project["requires-python"])
+    return found
+
+
+def environment_dependencies(text: str) -> tuple[list[str], list[str]]:
+    """The conda entries and the pip entries of the ``dependencies`` list of an environment.yml.
+
+    A reader for the plain list format that file uses (PyYAML is not a dependency).
+    """
+    conda: list[str] = []
+    pip: list[str] = []
+    section, top_indent = None, None
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
+        if not line:
+            continue
+        if not line[0].isspace():
+            section = line[:-1] if line.endswith(":") else None
+            continue
+        if section != "dependencies":
+            continue
+        indent = len(line) - len(line.lstrip())
+        item = line.strip()
+        assert item.startswith("- "), f"unexpected line in environment.yml: {raw!r}"
+        item = item[2:].strip()
+        top_indent = indent if top_indent is None else top_indent
+        if item != "pip:":
+            (conda if indent == top_indent else pip).append(item)
+    return conda, pip
+
+
+def test_environment_reader_reads_nested_pip_list() -> None:
+    text = "name: x\ndependencies:\n  - pytorch>=2.1  # torch\n  - pip\n  - pip:\n      - -e .\nchannels:\n  - a\n"
+    assert environment_dependencies(text) == (["pytorch>=2.1", "pip"], ["-e ."])
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    conda, pip = environment_dependencies((REPO / "environment.yml").read_text(encoding="utf-8"))
+    environment = {}
+    for line in conda:
+        requirement = Requirement(line)
+        name = canonicalize_name(CONDA_TO_PIP.get(requirement.name, requirement.name))
+        if name != "pip":
+            environment[name] = requirement.specifier
+    expected = pyproject_requirements()
+    differences = [
+        f"{name}: pyproject {expected.get(name, 'missing')}, environment.yml {environment.get(name, 'missing')}"
+        for name in sorted(expected.keys() | environment.keys())
+        if expected.get(name) != environment.get(name)
+    ]
+    assert not differences, "pyproject.toml and environment.yml disagree:\n" + "\n".join(differences)
+    assert pip == ["-e ."], "environment.yml should pip-install only the course itself"
+
+
+# --- notebooks ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", notebook_params(COURSE_NOTEBOOKS + EXERCISE_NOTEBOOKS))
+def test_notebook_is_stripped(path: Path) -> None:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    problems = [
+        f"cell {i}: {what}"
+        for i, cell in enumerate(nb["cells"])
+        for what, bad in [
+            ("has outputs", bool(cell.get("outputs"))),
+            ("has an execution count", cell.get("execution_count") is not None),
+            ("has execution timing metadata", bool({"execution", "ExecuteTime"} & cell["metadata"].keys())),
+        ]
+        if bad
+    ]
+    if "widgets" in nb["metadata"]:
+        problems.append("notebook metadata keeps widget state")
+    assert not problems, f"{path.name} is not stripped (run `nbstripout {path.relative_to(REPO)}`): {problems}"
+
+
+def test_notebooks_are_synced(capsys: pytest.CaptureFixture[str]) -> None:
+    status = load_script("sync_notebooks").main(["--check"])
+    assert status == 0, capsys.readouterr()
+
+
+def test_notebook_names_are_numbered_in_sequence() -> None:
+    if not COURSE_NOTEBOOKS:
+        pytest.skip("no notebooks yet")
+    bad = [path.name for path in COURSE_NOTEBOOKS + EXERCISE_NOTEBOOKS if not NOTEBOOK_NAME.match(path.name)]
+    assert not bad, f"notebook names must look like 01_latent_space.ipynb: {bad}"
+    numbers = [int(path.name[:2]) for path in COURSE_NOTEBOOKS]
+    assert numbers == list(range(1, len(numbers) + 1)), f"notebook numbers must run 01, 02, ...: {numbers}"
+    orphans = sorted({p.name for p in EXERCISE_NOTEBOOKS} - {p.name for p in COURSE_NOTEBOOKS})
+    assert not orphans, f"exercise notebooks without a course notebook: {orphans}"
+
+
+def test_readme_lists_every_notebook() -> None:
+    if not COURSE_NOTEBOOKS:
+        pytest.skip("no notebooks yet")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [path.stem for path in COURSE_NOTEBOOKS if path.stem not in readme]
+    assert not missing, f"README.md does not list {missing}"
+
+
+# --- scripts/sync_notebooks.py --------------------------------------------------------------------------------------
+
+URL = "https://github.com/someone/ae-course"
+BADGE = "https://colab.research.google.com/github/someone/ae-course/blob/main/notebooks/01_demo.ipynb"
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    """A throwaway course: a pyproject.toml with a repository URL and an empty notebooks folder."""
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\n[project.urls]\nRepository = "{URL}.git"\n')
+    (tmp_path / "notebooks").mkdir()
+    return tmp_path
+
+
+def sync_args(course: Path, *extra: str) -> list[str]:
+    return ["--notebooks", str(course / "notebooks"), "--pyproject", str(course / "pyproject.toml"), *extra]
+
+
+def test_sync_adds_badge_after_title_and_setup_cell_second(course: Path) -> None:
+    sync = load_script("sync_notebooks")
+    path = course / "notebooks" / "01_demo.ipynb"
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# 1. Demo\nGoals."), new_code_cell("x = 1")]), path)
+
+    assert sync.main(sync_args(course, "--check")) == 1
+    assert sync.main(sync_args(course)) == 0
+    nb = nbformat.read(path, as_version=4)
+    title, blank, badge, *_ = nb.cells[0].source.split("\n")
+    assert (title, blank) == ("# 1. Demo", "")
+    assert badge.endswith(f"({BADGE})")
+    assert nb.cells[1].metadata.tags == ["colab-setup"]
+    assert nb.cells[1].source == sync.setup_source(URL)
+    assert 'Path("/content/ae-course")' in nb.cells[1].source
+    assert nb.cells[2].source == "x = 1"
+
+    written = path.read_bytes()
+    assert sync.main(sync_args(course, "--check")) == 0
+    assert sync.main(sync_args(course)) == 0
+    assert path.read_bytes() == written, "a second sync must not touch an up-to-date notebook"
+
+
+def test_sync_replaces_stale_badge_and_moves_setup_cell(course: Path) -> None:
+    sync = load_script("sync_notebooks")
+    (course / "notebooks" / "exercises").mkdir()
+    path = course / "notebooks" / "exercises" / "01_demo.ipynb"
+    stale = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://example.org/old)"
+    cells = [
+        new_markdown_cell(f"# 1. Demo\n\n{stale}\n\nGoals."),
+        new_code_cell("x = 1"),
+        new_code_cell("old setup", metadata={"tags": ["colab-setup"]}),
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    before = path.read_bytes()
+
+    assert sync.main(sync_args(course, "--check")) == 1
+    assert path.read_bytes() == before, "--check must not write"
+    assert sync.main(sync_args(course)) == 0
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].source.split("\n")[2].endswith(f"({BADGE.replace('notebooks/', 'notebooks/exercises/')})")
+    assert nb.cells[0].source.count("colab-badge.svg") == 1
+    assert [cell.source for cell in nb.cells[1:]] == [sync.setup_source(URL), "x = 1"]
+
+
+# --- scripts/run_course.py ------------------------------------------------------------------------------------------
+
+
+def test_outline_prefers_learning_goals_over_first_paragraph() -> None:
+    run_course = load_script("run_course")
+    first_cell = "# 2. Title\n\n[badge](colab-badge.svg)\n\nIntro.\n\n**Learning goals**\n- one\n- two\n\n## 1. Start"
+    with_goals = new_notebook(cells=[new_markdown_cell(first_cell)])
+    assert run_course.outline(with_goals, "x") == ("2. Title", "**Learning goals**\n- one\n- two")
+    without = new_notebook(cells=[new_markdown_cell("# 3. Other\n\nFirst paragraph\nstill.\n\nSecond.")])
+    assert run_course.outline(without, "x") == ("3. Other", "First paragraph\nstill.")
+
+
+def test_run_course_builds_pages_and_stops_at_failing_cell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("nbclient")
+    run_course = load_script("run_course")
+    monkeypatch.setenv("COURSE_STATIC", "0")  # the runner must set it to 1; restored after the test
+    notebooks, build = tmp_path / "notebooks", tmp_path / "build"
+    notebooks.mkdir()
+    show_static = new_code_cell("import os\nos.environ['COURSE_STATIC']")
+    cells = {
+        "01_good": [new_markdown_cell("# 1. Good\n\nIt works."), show_static],
+        "02_bad": [new_markdown_cell("# 2. Bad"), new_code_cell("y = 1"), new_code_cell("# Check\nassert y == 2")],
+        "03_later": [new_markdown_cell("# 3. Later"), new_code_cell("1")],
+    }
+    for name, content in cells.items():
+        nbformat.write(new_notebook(cells=content), notebooks / f"{name}.ipynb")
+
+    status = run_course.main(["--notebooks", str(notebooks), "--build", str(build), "--timeout", "60"])
+
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert re.search(r"^01_good +ok +[\d.]+ s$", out, re.MULTILINE), out
+    assert "FAILED 02_bad.ipynb: cell 2" in err and "AssertionError" in err and "assert y == 2" in err
+    timings = json.loads((build / "timings.json").read_text())["notebooks"]
+    assert {name: entry["status"] for name, entry in timings.items()} == {"01_good": "ok", "02_bad": "failed"}
+    executed = nbformat.read(build / "01_good.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["data"]["text/plain"] == "'1'", "the runner must set COURSE_STATIC=1"
+    index = (build / "index.html").read_text()
+    assert "href='01_good.html'" in index and "It works." in index and "not run" in index
+    assert (build / "02_bad.html").exists() and not (build / "03_later.html").exists()
