@@ -12,6 +12,8 @@ TORCH_SPEC ?=
 RUN_ARGS ?=
 # Arguments for pytest, e.g. make test PYTEST_ARGS="-x -k project".
 PYTEST_ARGS ?=
+# Arguments for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8899" (add --allow-root in a container).
+LAB_ARGS ?=
 
 # glibc keeps freed memory instead of giving it back to the system after every batch (a third of CPU training time).
 run lab test bench: export GLIBC_TUNABLES = glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
@@ -44,7 +46,7 @@ test: $(STAMP)
 		|| { status=$$?; if [ $$status -eq 5 ]; then echo "make test: no tests collected"; else exit $$status; fi; }
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 exercises: $(STAMP)
 	$(BIN)/python scripts/make_exercises.py

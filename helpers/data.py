@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 
 from .config import DATA_DIR, REPO_DIR
+from .faces import make_faces  # noqa: F401  (re-exported: every data set is reachable from helpers.data)
 
 SYSTEM_FASHION_MNIST_DIR: Path = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's package ``dataset-fashion-mnist`` installs the four ``.gz`` idx files."""

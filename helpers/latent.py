@@ -135,6 +135,8 @@ def recipe_figure() -> Figure:
     ax.text(6.25, 2.95, "latent space", ha="center", fontsize=11, style="italic")
     ax.text(0.9, 2.95, "data space", ha="center", fontsize=11, style="italic")
     ax.text(9.6, 2.95, "data space", ha="center", fontsize=11, style="italic")
+    ax.text(1.95, 0.7, "$f$ and $g$ are trained together\nas an autoencoder: $g(f(x)) \\approx x$",
+            ha="center", va="center", fontsize=10, color="0.25")
     ax.set_xlim(-0.2, 10.7)
     ax.set_ylim(0.0, 3.2)
     ax.set_axis_off()

@@ -41,6 +41,7 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 COURSE_TITLE = "Autoencoders and Variational Autoencoders"
 GOALS_LINE = re.compile(r"learning goals|you will|goals", re.IGNORECASE)
+LIST_ITEM = re.compile(r"\s*([-*+]|\d+\.)\s")
 
 
 @dataclass
@@ -75,11 +76,18 @@ def outline(nb: nbformat.NotebookNode, default_title: str) -> tuple[str, str]:
     body = lines if title_index is None else lines[title_index + 1 :]
     goals = next((i for i, line in enumerate(body) if GOALS_LINE.search(line)), None)
     if goals is not None:
-        section = body[goals:]
-        end = next((i for i, line in enumerate(section[1:], 1) if line.startswith("#")), len(section))
-        return title, "\n".join(section[:end]).strip()
+        return title, _paragraph_with_list(body[goals:])
     paragraphs = [p.strip() for p in "\n".join(body).split("\n\n") if p.strip() and not p.lstrip().startswith("#")]
     return title, paragraphs[0] if paragraphs else ""
+
+
+def _paragraph_with_list(lines: list[str]) -> str:
+    """The first paragraph of ``lines`` and the list that follows it, up to the next paragraph or heading."""
+    for i, line in enumerate(lines[1:], 1):
+        after = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.startswith("#") or (not line.strip() and after.strip() and not LIST_ITEM.match(after)):
+            return "\n".join(lines[:i]).strip()
+    return "\n".join(lines).strip()
 
 
 def _first_line(source: str) -> str:

@@ -86,8 +86,9 @@ def test_every_attribute_changes_the_picture(name):
     low, high = ATTRIBUTE_RANGES[name]
     if name == "background":  # a hue: both ends of the range are red
         high = (low + high) / 2
-    difference = render_faces(with_values(attributes, **{name: low})) - render_faces(with_values(attributes, **{name: high}))
-    assert difference.abs().amax(dim=(1, 2, 3)).min() > 0.3  # clearly visible on every face
+    at_low = render_faces(with_values(attributes, **{name: low}))
+    at_high = render_faces(with_values(attributes, **{name: high}))
+    assert (at_low - at_high).abs().amax(dim=(1, 2, 3)).min() > 0.3  # clearly visible on every face
 
 
 @pytest.mark.parametrize("size", [32, 64])

@@ -228,9 +228,9 @@ def test_sync_replaces_stale_badge_and_moves_setup_cell(course: Path) -> None:
 
 def test_outline_prefers_learning_goals_over_first_paragraph() -> None:
     run_course = load_script("run_course")
-    first_cell = "# 2. Title\n\n[badge](colab-badge.svg)\n\nIntro.\n\n**Learning goals**\n- one\n- two\n\n## 1. Start"
-    with_goals = new_notebook(cells=[new_markdown_cell(first_cell)])
-    assert run_course.outline(with_goals, "x") == ("2. Title", "**Learning goals**\n- one\n- two")
+    first_cell = "# 2. Title\n[badge](colab-badge.svg)\n\nIntro.\n\n**Learning goals**: you\n\n- one\n- two\n\nMore."
+    with_goals = new_notebook(cells=[new_markdown_cell(first_cell), new_markdown_cell("## 1. Start")])
+    assert run_course.outline(with_goals, "x") == ("2. Title", "**Learning goals**: you\n\n- one\n- two")
     without = new_notebook(cells=[new_markdown_cell("# 3. Other\n\nFirst paragraph\nstill.\n\nSecond.")])
     assert run_course.outline(without, "x") == ("3. Other", "First paragraph\nstill.")
 
