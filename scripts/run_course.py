@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -156,11 +157,24 @@ def run_notebook(path: Path, build: Path, timeout: int, mode: str) -> Result:
     )
     build.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, build / f"{path.stem}.ipynb")
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body, _ = HTMLExporter(template_name="lab", mathjax_url=mathjax_url(build)).from_notebook_node(nb, resources={"metadata": {"name": title}})
     (build / f"{path.stem}.html").write_text(body, encoding="utf-8")
     if failure:
         raise NotebookFailed(f"{path.name}: {failure}", result)
     return result
+
+
+def mathjax_url(build: Path) -> str:
+    """MathJax for the pages: a copy in build/mathjax/ from jupyter-server-mathjax, so that the equations render
+    offline too; the CDN when that package is missing."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        return HTMLExporter().mathjax_url
+    target = build / "mathjax"
+    if not (target / "MathJax.js").exists():
+        shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", target, dirs_exist_ok=True)
+    return "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 
 
 def machine() -> dict:
@@ -200,7 +214,7 @@ def not_run_entry(path: Path) -> dict:
     }
 
 
-def index_html(entries: list[dict], info: dict) -> str:
+def index_html(entries: list[dict], info: dict, mathjax: str) -> str:
     """The course outline: each notebook's title, goals, status, run time and a link to its HTML."""
     rows = []
     for entry in entries:
@@ -225,7 +239,7 @@ def index_html(entries: list[dict], info: dict) -> str:
 <meta charset="utf-8">
 <title>{COURSE_TITLE}</title>
 <script>MathJax = {{ tex2jax: {{ inlineMath: [["$", "$"], ["\\(", "\\)"]] }} }};</script>
-<script src="{HTMLExporter().mathjax_url}"></script>
+<script src="{mathjax}"></script>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }}
@@ -309,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     timings["notebooks"] = dict(sorted(timings["notebooks"].items()))
     timings_path.write_text(json.dumps(timings, indent=1) + "\n", encoding="utf-8")
     entries = [timings["notebooks"].get(path.stem) or not_run_entry(path) for path in existing]
-    (args.build / "index.html").write_text(index_html(entries, timings["machine"]), encoding="utf-8")
+    (args.build / "index.html").write_text(index_html(entries, timings["machine"], mathjax_url(args.build)), encoding="utf-8")
     print_summary(results)
     print(f"\nopen {args.build / 'index.html'}")
     if failure:
