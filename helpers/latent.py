@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -117,8 +116,12 @@ _RECIPE_ARROWS = [("data", "encoder"), ("encoder", "codes"), ("codes", "density"
 
 
 def recipe_figure() -> Figure:
-    """The lecture's generative recipe as boxes and arrows: encode, model p(z), sample, decode."""
-    fig, ax = plt.subplots(figsize=(11, 3.4), layout="constrained")
+    """The lecture's generative recipe as boxes and arrows: encode, model p(z), sample, decode.
+
+    Like :mod:`helpers.plots`, the figure is not managed by pyplot: it shows once as a cell's last expression.
+    """
+    fig = Figure(figsize=(11, 3.4), layout="constrained")
+    ax = fig.subplots()
     width, height = 1.8, 0.9
     for x, y, text, colour in _RECIPE_BOXES.values():
         ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.05",

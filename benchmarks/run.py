@@ -1,0 +1,444 @@
+"""Speed that a student feels: the course's training against the usual tutorial code, side by side, in one run.
+
+On full Fashion-MNIST (60,000 training / 10,000 test images) it trains
+
+* ``mlp-reference``: pytorch/examples' MLP VAE the tutorial way (DataLoader + ToTensor over PIL images);
+* ``mlp-fit``: the same model with ``helpers.train.fit`` (batches sliced from one tensor in memory);
+* ``conv-reference``: the book-style convolutional VAE (32/64/128 channels, latent 2) the tutorial way;
+* ``conv-course-z2`` and ``conv-course-z16``: ``helpers.models.ConvVAE`` as the notebooks train it (``helpers.zoo``).
+
+For each it records samples per second, seconds per epoch, the test negative ELBO after each epoch (nats per image,
+z sampled at evaluation too), the seconds to reach the matching reference's final test loss, and the arithmetic
+throughput (FLOPs of one training step counted by ``torch.utils.flop_counter.FlopCounterMode``) as a fraction of
+this machine's fp32 matrix-multiply rate, measured in the same run. It also tabulates the notebooks' run times
+from ``build/timings.json`` (``make run``) and ``build/fast/timings.json`` (``make run RUN_ARGS="--fast --build
+build/fast"``). Results: ``results.json`` and ``results.md`` in the output folder, and the tables in
+``benchmarks/README.md`` between its markers (a full run of everything only; ``--quick`` and ``--only`` write to
+``build/benchmarks``).
+
+    python benchmarks/run.py                     # everything, 3 epochs (about 10 minutes on 2 cores)
+    python benchmarks/run.py --quick             # a smoke test on a small slice, into build/benchmarks
+    python benchmarks/run.py --only mlp-fit      # one comparison (repeat --only for more), into build/benchmarks
+    python benchmarks/run.py --only notebooks    # only refresh the notebooks' table in the README
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
+from tqdm.auto import tqdm
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+sys.path[:0] = [str(REPO_DIR), str(BENCH_DIR)]
+
+from helpers.data import DataError, load_fashion_mnist  # noqa: E402
+from helpers.losses import model_loss  # noqa: E402
+from helpers.models import ConvVAE  # noqa: E402
+from helpers.train import evaluate, fit  # noqa: E402
+from helpers.zoo import LEARNING_RATE  # noqa: E402
+from references import BookConvVAE, MLPVAE, PILImages, reference_loss, train_reference  # noqa: E402
+
+README = BENCH_DIR / "README.md"
+DEFAULT_OUT = BENCH_DIR / "results"
+SCRATCH_OUT = REPO_DIR / "build" / "benchmarks"
+"""Where partial runs (``--quick``, ``--only``) write, so that they never replace the full results."""
+TIMINGS_FILES = (REPO_DIR / "build" / "timings.json", REPO_DIR / "build" / "fast" / "timings.json")
+BATCH_SIZE = 128
+QUICK_SIZES = (2000, 500)
+MATMUL_SIZE = 2048
+LOSS_TOLERANCE = 0.5
+"""Nats per image within which two test losses count as equal: the noise of an ELBO sampled on 10,000 images."""
+COURSE_TARGETS = {"full": 15 * 60, "fast": 3 * 60}
+"""Seconds the whole course may take on 2 cores, per mode."""
+MARKERS = {
+    "results": ("<!-- bench:results:start -->", "<!-- bench:results:end -->"),
+    "notebooks": ("<!-- bench:notebooks:start -->", "<!-- bench:notebooks:end -->"),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One comparison: what is trained, how, and which run's final test loss is its target."""
+
+    label: str
+    make_model: Callable[[], nn.Module]
+    way: str  # "reference" (DataLoader) or "fit"
+    lr: float
+    target: str  # the run whose final test loss this one should reach
+
+
+RUNS: dict[str, Run] = {
+    "mlp-reference": Run("MLP VAE 784-400-20, DataLoader + ToTensor (pytorch/examples)", MLPVAE, "reference",
+                         1e-3, "mlp-reference"),
+    "mlp-fit": Run("the same MLP VAE, helpers.train.fit", MLPVAE, "fit", 1e-3, "mlp-reference"),
+    "conv-reference": Run("book-style conv VAE 32/64/128, latent 2, DataLoader + ToTensor",
+                          lambda: BookConvVAE(2), "reference", 1e-3, "conv-reference"),
+    "conv-course-z2": Run("helpers.models.ConvVAE(2), fit, lr 3e-3", lambda: ConvVAE(2), "fit", LEARNING_RATE,
+                          "conv-reference"),
+    "conv-course-z16": Run("helpers.models.ConvVAE(16), fit, lr 3e-3", lambda: ConvVAE(16), "fit", LEARNING_RATE,
+                           "conv-reference"),
+}
+
+
+# --- measurements --------------------------------------------------------------------------------------------------
+
+
+def matmul_flops(size: int = MATMUL_SIZE, seconds: float = 2.0) -> float:
+    """This machine's fp32 matrix-multiply rate in FLOP/s: ``size``×``size`` products for about ``seconds``."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)  # warm up
+    count, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds or count < 3:
+        torch.mm(a, b)
+        count += 1
+    return 2 * size**3 * count / elapsed
+
+
+def training_step_flops(model: nn.Module, batch: Tensor, loss: Callable[[nn.Module, Tensor], Tensor]) -> int:
+    """FLOPs of one training step (forward and backward) on ``batch``, counted on a copy of ``model``."""
+    model = copy.deepcopy(model).train()
+    with FlopCounterMode(display=False) as counter:
+        loss(model, batch).backward()
+    return counter.get_total_flops()
+
+
+def _fit_loss(model: nn.Module, x: Tensor) -> Tensor:
+    return model_loss(model, x)["total"]
+
+
+def _reference_step_loss(model: nn.Module, x: Tensor) -> Tensor:
+    x_hat, z_mean, z_log_var = model(x)
+    return reference_loss(x_hat, x, z_mean, z_log_var)
+
+
+def seconds_to_reach(test_losses: list[float], seconds: list[float], target: float) -> float | None:
+    """Training seconds until the first epoch whose test loss is at most ``target`` (``None``: never reached)."""
+    elapsed = 0.0
+    for loss, epoch_seconds in zip(test_losses, seconds):
+        elapsed += epoch_seconds
+        if loss <= target:
+            return elapsed
+    return None
+
+
+def train_one(name: str, data: tuple[Tensor, Tensor, Tensor, Tensor], epochs: int, seed: int = 0) -> dict[str, Any]:
+    """Train run ``name`` and return its record (per-epoch losses and training seconds, FLOPs, model size)."""
+    spec = RUNS[name]
+    x_train, y_train, x_test, y_test = data
+    torch.manual_seed(seed)
+    model = spec.make_model()
+    step_flops = training_step_flops(
+        model, x_train[:BATCH_SIZE], _reference_step_loss if spec.way == "reference" else _fit_loss
+    )
+    n_batches = math.ceil(len(x_train) / BATCH_SIZE)
+    if spec.way == "reference":
+        with tqdm(total=epochs * n_batches, desc=name, unit="batch", mininterval=0.5) as bar:
+            history = train_reference(model, PILImages(x_train, y_train), PILImages(x_test, y_test), epochs=epochs,
+                                      batch_size=BATCH_SIZE, lr=spec.lr, seed=seed, on_batch=bar.update)
+        train_seconds = history["seconds"]
+        eval_seconds = None
+    else:
+        history = fit(model, x_train, x_test, epochs=epochs, batch_size=BATCH_SIZE, lr=spec.lr, seed=seed, desc=name)
+        # fit's seconds include one test evaluation per epoch: time one more and subtract it.
+        start = time.perf_counter()
+        evaluate(model, x_test)
+        eval_seconds = time.perf_counter() - start
+        train_seconds = [max(s - eval_seconds, 1e-9) for s in history["seconds"]]
+    total_seconds = sum(train_seconds)
+    samples_per_second = len(x_train) * epochs / total_seconds
+    flops_per_second = step_flops / BATCH_SIZE * samples_per_second
+    return {
+        "label": spec.label,
+        "way": spec.way,
+        "lr": spec.lr,
+        "batch_size": BATCH_SIZE,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "epochs": epochs,
+        "train_loss": history["train_total"],
+        "test_loss": history["test_total"],
+        "seconds_per_epoch": train_seconds,
+        "eval_seconds": eval_seconds,
+        "samples_per_second_per_epoch": [len(x_train) / s for s in train_seconds],
+        "samples_per_second": samples_per_second,
+        "flop_per_step": step_flops,
+        "flop_per_second": flops_per_second,
+    }
+
+
+def compare(runs: dict[str, dict[str, Any]], peak: float) -> None:
+    """Add to each run its target, time to target, speed-up and fraction of the matmul rate (in place)."""
+    for name, record in runs.items():
+        record["fraction_of_matmul_rate"] = record["flop_per_second"] / peak
+        target = runs.get(RUNS[name].target)
+        if target is None:
+            continue
+        record["target_run"] = RUNS[name].target
+        record["target_loss"] = target["test_loss"][-1]
+        record["seconds_to_target"] = seconds_to_reach(record["test_loss"], record["seconds_per_epoch"],
+                                                        record["target_loss"])
+        record["speedup_samples_per_second"] = record["samples_per_second"] / target["samples_per_second"]
+        reference_time = target.get("seconds_to_target")
+        record["time_to_target_ratio"] = (
+            reference_time / record["seconds_to_target"] if reference_time and record["seconds_to_target"] else None
+        )
+
+
+def verdicts(runs: Mapping[str, dict[str, Any]]) -> list[str]:
+    """The issue's two targets, each as a sentence with the figures and whether it is met."""
+    lines = []
+    if {"mlp-fit", "mlp-reference"} <= runs.keys():
+        fit_run, ref = runs["mlp-fit"], runs["mlp-reference"]
+        speedup = fit_run["speedup_samples_per_second"]
+        loss_gap = fit_run["test_loss"][-1] - ref["test_loss"][-1]
+        met = speedup >= 2.5 and loss_gap <= LOSS_TOLERANCE
+        lines.append(
+            f"MLP VAE: fit runs at {speedup:.1f}× the samples per second of the DataLoader reference (target ≥ 2.5×), "
+            f"final test loss {fit_run['test_loss'][-1]:.1f} vs {ref['test_loss'][-1]:.1f} nats "
+            f"(target: equal within {LOSS_TOLERANCE} or better): {'met' if met else 'NOT met'}."
+        )
+    if {"conv-course-z2", "conv-reference"} <= runs.keys():
+        course, ref = runs["conv-course-z2"], runs["conv-reference"]
+        reached = course["seconds_to_target"]
+        if reached is None:
+            lines.append(
+                f"Conv VAE (latent 2): the course's model did not reach the reference's {ref['test_loss'][-1]:.1f} "
+                f"nats in {course['epochs']} epochs (best {min(course['test_loss']):.1f}): NOT met."
+            )
+        else:
+            ratio = course["time_to_target_ratio"]
+            lines.append(
+                f"Conv VAE (latent 2): the course's model reaches the reference's {ref['test_loss'][-1]:.1f} nats in "
+                f"{reached:.0f} s, the reference in {ref['seconds_to_target']:.0f} s: {ratio:.1f}× faster "
+                f"(target ≥ 6×): {'met' if ratio >= 6 else 'NOT met'}."
+            )
+    return lines
+
+
+def allocator_setting() -> str:
+    """glibc's malloc tunables of this process, as set in its environment."""
+    return os.environ.get("GLIBC_TUNABLES", "") or "not set (glibc defaults)"
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (or what the platform says)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    match = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    return match.group(1).strip() if match else platform.machine()
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages: how busy the machine was (more than the cores: noisy timings)."""
+    try:
+        return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """Where and how the benchmark ran."""
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "allocator": allocator_setting(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+# --- notebooks' run times ------------------------------------------------------------------------------------------
+
+
+def notebook_timings(paths: tuple[Path, ...] = TIMINGS_FILES) -> dict[str, dict[str, dict[str, Any]]]:
+    """Run times per notebook and mode from ``scripts/run_course.py``'s timings files: ``{name: {mode: entry}}``.
+
+    Each file holds one entry per notebook (its latest run); the newest entry per notebook and mode wins.
+    """
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        for name, entry in json.loads(path.read_text(encoding="utf-8")).get("notebooks", {}).items():
+            mode = entry.get("mode") or "full"
+            known = found.setdefault(name, {}).get(mode)
+            if known is None or str(entry.get("finished", "")) > str(known.get("finished", "")):
+                found[name][mode] = entry
+    return found
+
+
+def notebooks_markdown(timings: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """The notebooks' table (fast and full mode, the slowest cell) with the totals against the course's targets."""
+    if not timings:
+        return (
+            "No notebook timings yet. Produce them with `make run` (full mode, writes `build/timings.json`) and\n"
+            "`make run RUN_ARGS=\"--fast --build build/fast\"` (fast mode, `build/fast/timings.json`), then\n"
+            "`python benchmarks/run.py --only notebooks` to refresh this table.\n"
+        )
+
+    def cell(entry: dict[str, Any] | None) -> str:
+        if entry is None or entry.get("seconds") is None:
+            return "–"
+        status = "" if entry.get("status") == "ok" else f" ({entry.get('status')})"
+        return f"{entry['seconds']:.1f}{status}"
+
+    lines = ["| notebook | fast mode (s) | full mode (s) | slowest cell in full mode |", "|---|---:|---:|---|"]
+    totals = {"fast": 0.0, "full": 0.0}
+    for name in sorted(timings):
+        modes = timings[name]
+        for mode in totals:
+            totals[mode] += (modes.get(mode) or {}).get("seconds") or 0.0
+        slow = ((modes.get("full") or {}).get("slowest_cells") or [{}])[0]
+        slow_text = f"{slow['seconds']:.1f} s: `{slow['first_line'][:50]}`" if slow else "–"
+        lines.append(f"| {name} | {cell(modes.get('fast'))} | {cell(modes.get('full'))} | {slow_text} |")
+    lines.append(f"| **total** | **{totals['fast']:.0f}** | **{totals['full']:.0f}** | |")
+    lines.append("")
+    for mode, limit in COURSE_TARGETS.items():
+        verdict = "within" if totals[mode] <= limit else "OVER"
+        lines.append(f"- {mode} mode: {totals[mode]:.0f} s, {verdict} the target of {limit // 60} minutes on 2 cores.")
+    return "\n".join(lines) + "\n"
+
+
+# --- output --------------------------------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, digits: int = 1, suffix: str = "") -> str:
+    return "–" if value is None else f"{value:,.{digits}f}{suffix}"
+
+
+def results_markdown(result: dict[str, Any]) -> str:
+    """The results as Markdown: the machine, one row per run, the losses per epoch and the targets."""
+    m = result["machine"]
+    peak = result["matmul_flop_per_second"]
+    lines = [
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, torch {m['torch']} with {m['threads']} threads, "
+        f"Python {m['python']}; glibc malloc: `{m['allocator']}`. Load average (1, 5, 15 min) at the start "
+        f"{result['load_average']['start']}, at the end {result['load_average']['end']}. "
+        f"{result['n_train']:,} training and {result['n_test']:,} test images, batch {BATCH_SIZE}, "
+        f"{result['epochs']} epochs. fp32 matmul rate ({MATMUL_SIZE}×{MATMUL_SIZE}): "
+        f"{peak['start'] / 1e9:.0f} GFLOP/s at the start, {peak['end'] / 1e9:.0f} at the end.",
+        "",
+        "| run | params | s / epoch | samples / s | test loss after each epoch (nats) | s to target | "
+        "GFLOP / step | GFLOP/s | of matmul rate |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for name, r in result["runs"].items():
+        losses = " → ".join(f"{v:.1f}" for v in r["test_loss"])
+        target = r.get("seconds_to_target")
+        target_text = "not reached" if "target_loss" in r and target is None else _fmt(target, 0)
+        lines.append(
+            f"| `{name}`: {r['label']} | {r['parameters']:,} | {_fmt(sum(r['seconds_per_epoch']) / r['epochs'])} | "
+            f"{_fmt(r['samples_per_second'], 0)} | {losses} | {target_text} | {r['flop_per_step'] / 1e9:.3f} | "
+            f"{r['flop_per_second'] / 1e9:.1f} | {100 * r['fraction_of_matmul_rate']:.0f} % |"
+        )
+    lines += ["", "Seconds are training time (the test evaluation after each epoch excluded); \"s to target\": "
+              "training seconds until the test loss first reaches the matching reference's final test loss.", ""]
+    lines += [f"- {line}" for line in result["verdicts"]]
+    return "\n".join(lines) + "\n"
+
+
+def replace_between(text: str, key: str, body: str) -> str:
+    """Replace what lies between the ``key`` markers of ``text`` with ``body``; refuse when they are missing."""
+    start, end = MARKERS[key]
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"the markers {start} … {end} are missing")
+    return pattern.sub(lambda _: f"{start}\n{body}{end}", text)
+
+
+def update_readme(results_md: str | None, notebooks_md: str, readme: Path = README) -> None:
+    """Rewrite the README's tables between their markers (``results_md=None`` keeps the results table)."""
+    text = readme.read_text(encoding="utf-8")
+    if results_md is not None:
+        text = replace_between(text, "results", results_md)
+    readme.write_text(replace_between(text, "notebooks", notebooks_md), encoding="utf-8")
+
+
+def load_data(quick: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Fashion-MNIST as ``(x_train, y_train, x_test, y_test)``; ``quick`` keeps a small slice."""
+    n_train, n_test = QUICK_SIZES if quick else (None, None)
+    x_train, y_train = load_fashion_mnist("train", n=n_train)
+    x_test, y_test = load_fashion_mnist("test", n=n_test)
+    return x_train, y_train, x_test, y_test
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected comparisons, write the results and return the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of every run (default 3)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a smoke test on {QUICK_SIZES[0]:,} / {QUICK_SIZES[1]:,} images")
+    parser.add_argument("--only", action="append", choices=[*RUNS, "notebooks"], metavar="NAME",
+                        help=f"run only NAME (repeatable): {', '.join(RUNS)}, or 'notebooks' for the notebook table")
+    parser.add_argument("--out", type=Path,
+                        help=f"output folder (default {DEFAULT_OUT}; {SCRATCH_OUT} with --quick or --only)")
+    args = parser.parse_args(argv)
+    complete = not args.quick and not args.only
+    out = args.out or (DEFAULT_OUT if complete else SCRATCH_OUT)
+    selected = [name for name in RUNS if not args.only or name in args.only]
+
+    notebooks_md = notebooks_markdown(notebook_timings())
+    if args.only and "notebooks" in args.only:
+        update_readme(None, notebooks_md)
+        print(notebooks_md)
+    if not selected:
+        return 0
+    try:
+        data = load_data(args.quick)
+    except DataError as error:
+        print(f"benchmark skipped: Fashion-MNIST is not available ({error})\n"
+              f"Install it with `sudo apt-get install dataset-fashion-mnist`, or run once online.", file=sys.stderr)
+        return 0
+
+    matmul = (1024, 0.3) if args.quick else (MATMUL_SIZE, 2.0)
+    print(f"fp32 matmul rate ({matmul[0]}×{matmul[0]}) ...", flush=True)
+    load_start = load_average()
+    peak_start = matmul_flops(*matmul)
+    runs = {name: train_one(name, data, args.epochs) for name in selected}
+    peak_end = matmul_flops(*matmul)
+    compare(runs, max(peak_start, peak_end))
+    result = {
+        "machine": machine(),
+        "load_average": {"start": load_start, "end": load_average()},
+        "epochs": args.epochs,
+        "quick": args.quick,
+        "n_train": len(data[0]),
+        "n_test": len(data[2]),
+        "matmul_flop_per_second": {"start": peak_start, "end": peak_end},
+        "runs": runs,
+    }
+    result["verdicts"] = verdicts(runs)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    results_md = results_markdown(result)
+    (out / "results.md").write_text(results_md, encoding="utf-8")
+    if complete:
+        update_readme(results_md, notebooks_md)
+    print("\n" + results_md)
+    print(f"results written to {out}" + (f" and {README}" if complete else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

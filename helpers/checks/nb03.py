@@ -1,0 +1,144 @@
+"""Checks for the exercises of notebook 03 (why a plain autoencoder is a poor generator).
+
+Each check runs the student's function on its own small examples, compares with the right answer and, when the
+answer is wrong, with the answers the usual mistakes give, so that the verdict can name the mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._core import Mistake, Verdict, run_check
+
+__all__ = ["check_empty_fraction", "check_interpolate"]
+
+
+def _array(value: Any, name: str) -> np.ndarray:
+    """The student's result as a float array; ``None`` or a non-number is a mistake of its own."""
+    if value is None:
+        raise Mistake("returned_none", f"`{name}` returned None.", "Did you forget the `return` statement?")
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().double().numpy()
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise Mistake("not_a_number", f"`{name}` returned a {type(value).__name__}, not numbers.",
+                      "Return a tensor (or a number) computed with torch operations.") from None
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-5, atol=1e-7))
+
+
+def empty_fraction_cases() -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+    """The examples ``(codes, probes, radius)`` the check uses: clustered codes, probes spread over a square."""
+    generator = torch.Generator().manual_seed(3)
+    centres = torch.tensor([[0.0, 0.0], [3.0, 1.0], [1.0, 3.0]])
+    cases = []
+    for n_codes, n_probes, radius in ((60, 50, 0.6), (45, 80, 0.9), (30, 40, 2.0)):
+        codes = centres[torch.arange(n_codes) % 3] + 0.4 * torch.randn(n_codes, 2, generator=generator)
+        probes = 4 * torch.rand(n_probes, 2, generator=generator) - 0.5
+        cases.append((codes, probes, radius))
+    return cases
+
+
+def check_empty_fraction(empty_fraction: Callable[..., Any]) -> Verdict:
+    """Check ``empty_fraction(codes, probes, radius)``: the share of probes whose nearest code is farther than
+    ``radius`` (a probe point with no code within the radius lies in a gap).
+
+    All examples are judged together, so that a mistake is named only when it explains every answer.
+    """
+
+    def body() -> None:
+        cases = empty_fraction_cases()
+        results = []
+        for codes, probes, radius in cases:
+            result = _array(empty_fraction(codes.clone(), probes.clone(), radius), "empty_fraction")
+            if result.size != 1:
+                raise Mistake("not_one_number", f"for {len(probes)} probes your function returned {result.size} "
+                              "values instead of one share.",
+                              "Turn the True/False per probe into one share with `.float().mean()`.")
+            results.append(float(result.reshape(())))
+        distances = [torch.cdist(probes, codes) for codes, probes, _ in cases]
+        radii = [radius for _, _, radius in cases]
+
+        def share(rule: Callable[[torch.Tensor, float], torch.Tensor]) -> list[float]:
+            return [float(rule(d, r)) for d, r in zip(distances, radii)]
+
+        expected = share(lambda d, r: (d.min(1).values > r).double().mean())
+        if _same(results, expected):
+            return
+        for mistake_id, rule, message, hint in [
+            ("inverted", lambda d, r: (d.min(1).values <= r).double().mean(),
+             "you returned the share of probes that *have* a code nearby: the covered part, not the gaps.",
+             "A probe is in a gap when its nearest code is farther than the radius: `nearest > radius`."),
+            ("count_not_fraction", lambda d, r: (d.min(1).values > r).sum(), "you returned a count, not a share.",
+             "Divide by the number of probes, or take `.float().mean()` of the True/False values."),
+            ("percentage", lambda d, r: 100 * (d.min(1).values > r).double().mean(),
+             "you returned a percentage; return a share between 0 and 1.", "Drop the factor 100."),
+            ("codes_not_probes", lambda d, r: (d.min(0).values > r).double().mean(),
+             "you computed the share of *codes* with no probe nearby, not of probes with no code nearby.",
+             "Take the minimum over the codes for each probe: `torch.cdist(probes, codes).min(dim=1)`."),
+            ("not_nearest", lambda d, r: (d > r).any(1).double().mean(),
+             "you counted a probe as empty when *some* code is farther than the radius; "
+             "that is true of almost every probe.",
+             "Only the nearest code matters: a probe is empty when *all* codes are farther, i.e. the minimum "
+             "distance is larger than the radius."),
+            ("mean_distance", lambda d, r: (d.mean(1) > r).double().mean(),
+             "you compared the *mean* distance to all codes with the radius; use the nearest code.",
+             "Replace `.mean(dim=1)` by `.min(dim=1).values`."),
+            ("squared_distance", lambda d, r: (d.min(1).values ** 2 > r).double().mean(),
+             "you compared squared distances with the radius itself.",
+             "Take the square root of the summed squares (or use `torch.cdist`), or compare with radius²."),
+        ]:
+            if _same(results, share(rule)):
+                raise Mistake(mistake_id, message, hint)
+        (codes, probes, radius), got, want = next(
+            (case, got, want) for case, got, want in zip(cases, results, expected) if not _same(got, want))
+        raise Mistake("wrong_value", f"for {len(codes)} codes, {len(probes)} probes and radius {radius} the "
+                      f"share is {want:.3f}, your function gave {got:.3f}.",
+                      "For each probe find the distance to its nearest code; the answer is the share of probes "
+                      "for which that distance exceeds the radius.")
+
+    return run_check("empty_fraction", body)
+
+
+def check_interpolate(interpolate: Callable[..., Any]) -> Verdict:
+    """Check ``interpolate(z_a, z_b, alphas)``: one row ``(1 − α)·z_a + α·z_b`` per α (``len(alphas) × d``)."""
+
+    def body() -> None:
+        z_a, z_b = torch.tensor([1.0, -2.0, 0.5]), torch.tensor([3.0, 1.0, -1.5])
+        alphas = torch.tensor([0.0, 0.25, 0.5, 1.0])
+        result = _array(interpolate(z_a.clone(), z_b.clone(), alphas.clone()), "interpolate")
+        a = alphas[:, None]
+        expected = ((1 - a) * z_a + a * z_b).numpy()
+        if _same(result, expected):
+            return
+        for mistake_id, value, message, hint in [
+            ("swapped", (a * z_a + (1 - a) * z_b).numpy(),
+             "your path runs backwards: at α = 0 it is at z_b.",
+             "At α = 0 the path must start at z_a: weight z_a by (1 − α) and z_b by α."),
+            ("forgot_one_minus", (z_a + a * z_b).numpy(),
+             "you added α·z_b to z_a without taking (1 − α) of z_a: the path misses z_b at α = 1.",
+             "Use (1 − α)·z_a + α·z_b, or equivalently z_a + α·(z_b − z_a)."),
+            ("wrong_direction", (z_a + a * (z_a - z_b)).numpy(),
+             "your path moves away from z_b: the direction is z_b − z_a, not z_a − z_b.",
+             "z_a + α·(z_b − z_a) reaches z_b at α = 1."),
+            ("transposed", expected.T, "your result is transposed: it has one column per α.",
+             "Return one row per α, shape (len(alphas), d): write `alphas[:, None]` so that α varies down the rows."),
+        ]:
+            if _same(result, value):
+                raise Mistake(mistake_id, message, hint)
+        if result.shape != expected.shape:
+            raise Mistake("wrong_shape", f"for 4 values of α and 3-D codes the result has shape {result.shape}, "
+                          f"expected {expected.shape}.",
+                          "Give α a column axis, `alphas[:, None]`, so that it broadcasts against the codes.")
+        raise Mistake("wrong_value", f"expected {np.round(expected, 3).tolist()}, got {np.round(result, 3).tolist()}.",
+                      "Check the endpoints: α = 0 must give z_a and α = 1 must give z_b.")
+
+    return run_check("interpolate", body)

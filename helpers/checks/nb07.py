@@ -1,0 +1,197 @@
+"""Checks for the exercises of notebook 07 (latent arithmetic and morphing).
+
+Each check runs the student's function on its own small cases (its own tiny VAE for ``morph``), compares the
+result with the right answer and, when it is wrong, with the answers the usual mistakes give, to name the mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..arithmetic import interpolate
+from ..arithmetic import slerp as right_slerp
+from ..models import ConvVAE, decode_codes, encode_means
+from ._core import Mistake, Verdict, run_check
+
+__all__ = ["check_attribute_vector", "check_morph", "check_slerp"]
+
+Candidates = list[tuple[str, Any, str, str]]
+"""(mistake id, the value that mistake gives, message, hint) for each mistake a check recognizes."""
+
+
+def _numbers(value: Any, name: str) -> np.ndarray:
+    """The student's result as a float array; ``None`` or a non-number is a mistake of its own."""
+    if value is None:
+        raise Mistake("returned_none", f"`{name}` returned None.", "Did you forget the `return` statement?")
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().double().numpy()
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise Mistake("not_a_number", f"`{name}` returned a {type(value).__name__}, not numbers.",
+                      "Return a tensor of numbers.") from None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two results agree (same shape, same numbers up to rounding; NaN never agrees)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-4, atol=1e-6))
+
+
+def _diagnose(result: np.ndarray, expected: Any, candidates: Candidates, case: str, shape_hint: str,
+              describe: Callable[[np.ndarray, np.ndarray], str] | None = None) -> None:
+    """Return if ``result`` is right; otherwise raise the first mistake it matches, or a generic one.
+
+    ``describe(result, expected)`` words a wrong value (default: both printed, for small results).
+    """
+    if _same(result, expected):
+        return
+    for mistake_id, value, message, hint in candidates:
+        if _same(result, value):
+            raise Mistake(mistake_id, message, hint)
+    expected = np.asarray(expected, dtype=float)
+    if result.shape != expected.shape:
+        raise Mistake("wrong_shape", f"for {case} the result has shape {result.shape}, expected {expected.shape}.",
+                      shape_hint)
+    if np.isnan(result).any():
+        raise Mistake("nan", f"for {case} the result contains NaN.",
+                      "NaN comes from arccos of a number outside [−1, 1], or from 0/0.")
+    described = (describe(result, expected) if describe else
+                 f"expected {np.round(expected, 3).tolist()}, got {np.round(result, 3).tolist()}")
+    raise Mistake("wrong_value", f"for {case} {described}.", "Compare your code with the formula above it, term by term.")
+
+
+def _image_differences(alphas: torch.Tensor) -> Callable[[np.ndarray, np.ndarray], str]:
+    """Words for wrong images: at which α they differ, and by how much at most."""
+
+    def describe(result: np.ndarray, expected: np.ndarray) -> str:
+        differences = np.abs(result - expected).reshape(len(expected), -1).max(axis=1)
+        wrong = [f"{a:g}" for a, d in zip(alphas.tolist(), differences) if d > 1e-4]
+        return (f"the images at α = {', '.join(wrong)} differ from the decoded (1 − α)·z_A + α·z_B by up to "
+                f"{differences.max():.3f} per pixel")
+
+    return describe
+
+
+def check_attribute_vector(attribute_vector: Callable[..., Any]) -> Verdict:
+    """Check ``attribute_vector(codes, has_attribute)`` = mean code with the attribute − mean code without."""
+
+    def body() -> None:
+        generator = torch.Generator().manual_seed(7)
+        codes = torch.randn(20, 3, generator=generator) + torch.tensor([1.0, -2.0, 0.5])
+        has = torch.zeros(20, dtype=torch.bool)
+        has[[1, 4, 5, 9, 12, 16, 18]] = True  # 7 with the attribute, 13 without: sums and means differ
+        codes[has] += torch.tensor([2.0, 0.5, -1.0])
+        given = codes.clone()
+        result = _numbers(attribute_vector(given, has.clone()), "attribute_vector")
+        if not torch.equal(given, codes):
+            raise Mistake("modified_input", "your function changed the tensor `codes` it was given.",
+                          "Compute new tensors (`codes[has_attribute].mean(0)`) instead of changing `codes` in place.")
+        with_, without = codes[has].mean(0), codes[~has].mean(0)
+        expected = with_ - without
+        _diagnose(result, expected, [
+            ("reversed_sign", without - with_, "the sign is reversed: you computed (without − with).",
+             "The vector points *towards* the attribute: mean code with it minus mean code without it."),
+            ("mean_of_all", codes.mean(0), "you returned the mean of all codes, not a difference.",
+             "Average the two groups separately (`codes[has_attribute]` and `codes[~has_attribute]`), then subtract."),
+            ("minus_overall_mean", with_ - codes.mean(0),
+             "you subtracted the mean of *all* codes instead of the mean of the codes without the attribute.",
+             "Use only the rows without the attribute: `codes[~has_attribute].mean(0)`."),
+            ("forgot_difference", with_, "you returned the mean code with the attribute only.",
+             "Subtract the mean code of the rows without it."),
+            ("summed", codes[has].sum(0) - codes[~has].sum(0),
+             "you summed the codes of each group instead of averaging them: the bigger group wins.",
+             "Use `.mean(0)`: the two groups have different sizes (7 and 13 here)."),
+            ("normalized", expected / expected.norm(), "you scaled the vector to length 1.",
+             "Keep its length: the difference of the means is already in the units of the latent space, so "
+             "α = 1 moves a code by the typical difference between the groups."),
+        ], "7 codes with the attribute and 13 without", "Average over the rows (`dim=0`): one number per latent "
+           "dimension, a vector of length d.")
+
+    return run_check("attribute_vector", body)
+
+
+def _tiny_vae() -> ConvVAE:
+    """A small VAE with fixed random weights (8×8 grey images, 3-number codes): enough to check the arithmetic.
+
+    Two layers are scaled up so that codes lie far apart and the decoder is clearly non-linear between them
+    (blending two decoded images then differs from decoding the blended codes by up to 0.06 per pixel).
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        model = ConvVAE(3, in_channels=1, image_size=8, channels=(4,))
+    with torch.no_grad():
+        model.to_mean.weight.mul_(20.0)
+        model.decoder[0].weight.mul_(3.0)
+    return model.eval()
+
+
+def check_morph(morph: Callable[..., Any]) -> Verdict:
+    """Check ``morph(model, x_a, x_b, alphas)``: decode ``(1 − α)·z_A + α·z_B`` for each α, ``A×C×H×W``."""
+
+    def body() -> None:
+        model = _tiny_vae()
+        generator = torch.Generator().manual_seed(5)
+        x_a, x_b = torch.rand(2, 1, 8, 8, generator=generator)
+        alphas = torch.tensor([0.0, 0.2, 0.5, 0.7, 1.0])
+        result = _numbers(morph(model, x_a.clone(), x_b.clone(), alphas.clone()), "morph")
+        again = _numbers(morph(model, x_a.clone(), x_b.clone(), alphas.clone()), "morph")
+        if not _same(again, result):
+            raise Mistake("sampled_codes", "two calls with the same images gave different results: your codes are "
+                          "random samples.", "Use the means z_mean of the encoder (as `encode_means` gives them), "
+                          "not samples z = μ + σ·ε.")
+        z_a, z_b = encode_means(model, torch.stack([x_a, x_b]))
+        expected = decode_codes(model, interpolate(z_a, z_b, alphas))
+        weights = alphas[:, None, None, None]
+        candidates: Candidates = [
+            ("swapped_ends", decode_codes(model, interpolate(z_b, z_a, alphas)),
+             "the ends are swapped: α = 0 gives face B.", "α = 0 must give z_A: (1 − α)·z_A + α·z_B."),
+            ("pixel_space", (1 - weights) * x_a + weights * x_b,
+             "you blended the *images* x_A and x_B pixel by pixel: that is a cross-fade, not a morph.",
+             "Interpolate the *codes* z_A and z_B, then decode every interpolated code."),
+            ("blended_decoded", (1 - weights) * decode_codes(model, z_a[None]) + weights * decode_codes(model, z_b[None]),
+             "you blended the two decoded images: still a cross-fade in pixel space.",
+             "Interpolate the codes first and decode each interpolated code: the decoder is not linear."),
+            ("returned_codes", interpolate(z_a, z_b, alphas), "you returned the interpolated codes, not images.",
+             "Decode them: `helpers.models.decode_codes(model, z)`."),
+        ]
+        _diagnose(result, expected, candidates, "5 values of α from 0 to 1",
+                  "Return one decoded image per α: `(1 - alphas[:, None]) * z_a + alphas[:, None] * z_b` is one code "
+                  "per α; decode all of them at once.", _image_differences(alphas))
+
+    return run_check("morph", body)
+
+
+def check_slerp(slerp: Callable[..., Any]) -> Verdict:
+    """Check ``slerp(z_a, z_b, alphas)``: spherical interpolation, one row per α, ``A×d``."""
+
+    def body() -> None:
+        alphas = torch.tensor([0.0, 0.25, 0.5, 0.9, 1.0])
+        cases = [
+            (torch.tensor([2.0, 0.0, 0.0]), torch.tensor([1.0, 3**0.5, 0.0]), "two codes of length 2 at 60°"),
+            (torch.tensor([1.0, 2.0, -0.5, 0.3]), torch.tensor([-2.0, 0.5, 1.0, 1.5]), "two codes of unequal length"),
+        ]
+        for z_a, z_b, case in cases:
+            result = _numbers(slerp(z_a.clone(), z_b.clone(), alphas.clone()), "slerp")
+            expected = right_slerp(z_a, z_b, alphas)
+            a, w = alphas[:, None], torch.arccos(torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm()))
+            cosine = torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm())
+            _diagnose(result, expected, [
+                ("linear", interpolate(z_a, z_b, alphas),
+                 "this is linear interpolation, (1 − α)·z_A + α·z_B: the path cuts through the sphere.",
+                 "Use the angle Ω between the codes: sin((1 − α)Ω)/sin Ω · z_A + sin(αΩ)/sin Ω · z_B."),
+                ("swapped_ends", right_slerp(z_b, z_a, alphas), "the ends are swapped: α = 0 gives z_B.",
+                 "α = 0 must give z_A: its weight is sin((1 − α)Ω)/sin Ω."),
+                ("forgot_sin_omega", torch.sin((1 - a) * w) * z_a + torch.sin(a * w) * z_b,
+                 "the division by sin Ω is missing: the ends do not land on z_A and z_B.",
+                 "Divide both weights by sin Ω; then α = 0 gives exactly z_A."),
+                ("cosine_as_angle", (torch.sin((1 - a) * cosine) * z_a + torch.sin(a * cosine) * z_b)
+                 / torch.sin(cosine), "you used the cosine of the angle as the angle itself.",
+                 "Ω = arccos(z_A·z_B / (|z_A|·|z_B|)): take the arccos."),
+            ], case, "Return one interpolated code per α: shape (number of α values, d).")
+
+    return run_check("slerp", body)

@@ -1,0 +1,134 @@
+"""The speed benchmark's comparators, its FLOP count and its output files (no timings are asserted)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH_DIR))
+
+import references  # noqa: E402
+import run  # noqa: E402
+
+from helpers.data import make_ellipses  # noqa: E402
+from helpers.losses import model_loss, vae_loss  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One thread: these small steps run faster so, above all on a machine that other jobs share."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize(("model", "latent_dim"), [(references.MLPVAE(), 20), (references.BookConvVAE(2), 2)])
+def test_comparators_map_images_to_images_and_codes(model, latent_dim):
+    x = torch.rand(5, 1, 28, 28)
+    x_hat, z_mean, z_log_var = model(x)
+    assert x_hat.shape == x.shape and 0 <= x_hat.min() and x_hat.max() <= 1
+    assert z_mean.shape == z_log_var.shape == (5, latent_dim)
+    assert model.variational
+
+
+def test_reference_loss_is_the_helpers_loss_summed_over_the_batch():
+    torch.manual_seed(0)
+    x = torch.rand(8, 1, 28, 28)
+    x_hat, z_mean, z_log_var = references.MLPVAE()(x)
+    helpers_total = vae_loss(x, x_hat, z_mean, z_log_var)["total"]
+    torch.testing.assert_close(references.reference_loss(x_hat, x, z_mean, z_log_var) / len(x), helpers_total)
+    torch.manual_seed(1)
+    via_model_loss = model_loss(references.MLPVAE(), x)["total"]
+    torch.manual_seed(1)
+    model = references.MLPVAE()
+    assert run._reference_step_loss(model, x).item() / len(x) == pytest.approx(via_model_loss.item(), rel=1e-5)
+
+
+def test_pil_dataset_gives_back_the_images_as_tensors():
+    images = torch.randint(0, 256, (3, 1, 28, 28)).float() / 255
+    dataset = references.PILImages(images, torch.tensor([4, 5, 6]))
+    image, label = dataset[1]
+    assert len(dataset) == 3 and label == 5
+    torch.testing.assert_close(image, images[1])
+
+
+@pytest.mark.parametrize("make_model", [references.MLPVAE, lambda: references.BookConvVAE(2)])
+def test_reference_training_lowers_the_loss(make_model):
+    images, _ = make_ellipses(320, seed=1)
+    labels = torch.zeros(len(images), dtype=torch.int64)
+    train = references.PILImages(images[:256], labels[:256])
+    test = references.PILImages(images[256:], labels[256:])
+    torch.manual_seed(0)
+    model = make_model()
+    with torch.no_grad():
+        before = references.reference_loss(*_with_input(model(images[256:]), images[256:])).item() / 64
+    history = references.train_reference(model, train, test, epochs=2, batch_size=16, lr=3e-3)
+    assert len(history["test_total"]) == len(history["seconds"]) == 2
+    assert history["test_total"][-1] < 0.8 * before
+
+
+def _with_input(outputs, x):
+    x_hat, z_mean, z_log_var = outputs
+    return x_hat, x, z_mean, z_log_var
+
+
+def test_flops_of_a_linear_layer_are_counted_forward_and_backward():
+    batch, n_in, n_out = 4, 10, 5
+    flops = run.training_step_flops(nn.Linear(n_in, n_out), torch.rand(batch, n_in), lambda m, x: m(x).sum())
+    # forward x·Wᵀ and the weight gradient, 2·batch·n_in·n_out each; the input needs no gradient
+    assert flops == 2 * (2 * batch * n_in * n_out)
+
+
+def test_seconds_to_reach_counts_until_the_first_epoch_at_the_target():
+    assert run.seconds_to_reach([270.0, 265.0, 260.0], [2.0, 3.0, 4.0], 266.0) == 5.0
+    assert run.seconds_to_reach([270.0, 268.0], [2.0, 3.0], 266.0) is None
+
+
+def test_notebook_timings_keep_fast_and_full_mode_apart(tmp_path):
+    def write(path, mode, seconds, finished):
+        entry = {"status": "ok", "seconds": seconds, "mode": mode, "finished": finished,
+                 "slowest_cells": [{"index": 3, "seconds": seconds / 2, "first_line": "model = train()"}]}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"machine": {}, "notebooks": {"01_intro": entry}}))
+
+    write(tmp_path / "full" / "timings.json", "full", 100.0, "2026-01-02T00:00:00+00:00")
+    write(tmp_path / "fast" / "timings.json", "fast", 20.0, "2026-01-01T00:00:00+00:00")
+    timings = run.notebook_timings((tmp_path / "full" / "timings.json", tmp_path / "fast" / "timings.json"))
+    assert timings["01_intro"]["full"]["seconds"] == 100.0 and timings["01_intro"]["fast"]["seconds"] == 20.0
+    table = run.notebooks_markdown(timings)
+    assert "| 01_intro | 20.0 | 100.0 | 50.0 s" in table and "within the target of 15 minutes" in table
+    assert "make run" in run.notebooks_markdown({})
+
+
+def test_readme_tables_are_replaced_between_their_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    start, end = run.MARKERS["notebooks"]
+    readme.write_text(f"intro\n{start}\nold\n{end}\noutro\n")
+    run.update_readme(None, "new table\n", readme)
+    assert readme.read_text() == f"intro\n{start}\nnew table\n{end}\noutro\n"
+    with pytest.raises(ValueError, match="markers"):
+        run.replace_between("no markers", "results", "x")
+
+
+def test_quick_run_writes_json_and_markdown(tmp_path, monkeypatch):
+    generator = torch.Generator().manual_seed(0)
+    x_train, x_test = torch.rand(128, 1, 28, 28, generator=generator), torch.rand(64, 1, 28, 28, generator=generator)
+    labels = torch.zeros(192, dtype=torch.int64)
+    monkeypatch.setattr(run, "load_data", lambda quick: (x_train, labels[:128], x_test, labels[128:]))
+    monkeypatch.setattr(run, "notebook_timings", lambda: {})
+    assert run.main(["--quick", "--epochs", "2", "--out", str(tmp_path)]) == 0
+
+    result = json.loads((tmp_path / "results.json").read_text())
+    assert set(result["runs"]) == set(run.RUNS)
+    for record in result["runs"].values():
+        assert len(record["test_loss"]) == len(record["seconds_per_epoch"]) == 2
+        assert record["samples_per_second"] > 0 and 0 < record["fraction_of_matmul_rate"]
+    assert result["runs"]["conv-course-z2"]["target_run"] == "conv-reference"
+    assert result["machine"]["cores"] >= 1 and result["n_train"] == 128
+    markdown = (tmp_path / "results.md").read_text()
+    assert all(f"`{name}`" in markdown for name in run.RUNS) and "MLP VAE: fit runs at" in markdown

@@ -1,0 +1,117 @@
+"""The checks of notebook 05: right answers pass, each typical mistake is named, a stub is "not attempted"."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.checks import check_reparameterize, check_score_function_gradient
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_vae_reparameterization.ipynb"
+CHECKS = {"reparameterize": check_reparameterize, "score_function_gradient": check_score_function_gradient}
+
+
+def _stub(*args: Any) -> Any:
+    raise NotImplementedError()
+
+
+def _exercise_functions(solved: bool) -> dict[str, Callable[..., Any]]:
+    """The exercise functions defined in the notebook: with their solutions, or as `make exercises` stubs them."""
+    namespace: dict[str, Any] = {"np": np, "torch": torch}
+    for cell in json.loads(NOTEBOOK.read_text())["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
+            if not solved:
+                source = re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
+                                r"\1raise NotImplementedError()", source, flags=re.S)
+            exec(source, namespace)
+    return {name: namespace[name] for name in CHECKS}
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_notebook_solutions_are_correct(name: str) -> None:
+    verdict = CHECKS[name](_exercise_functions(solved=True)[name])
+    assert verdict.status == "correct", str(verdict)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_notebook_stubs_are_not_attempted(name: str) -> None:
+    assert CHECKS[name](_exercise_functions(solved=False)[name]).status == "not attempted"
+    assert CHECKS[name](_stub).status == "not attempted"
+
+
+def _wrong(check: Callable[..., Any], answer: Callable[..., Any], mistake: str) -> None:
+    verdict = check(answer)
+    assert (verdict.status, verdict.mistake) == ("wrong", mistake), str(verdict)
+    assert verdict.message and verdict.hint
+
+
+def _sigma(lv: torch.Tensor) -> torch.Tensor:
+    return torch.exp(0.5 * lv)
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (lambda mu, lv: mu + lv * torch.randn_like(mu), "log_var_as_sigma"),
+    (lambda mu, lv: mu + torch.exp(lv) * torch.randn_like(mu), "variance_as_sigma"),
+    (lambda mu, lv: mu + 0.5 * torch.exp(lv) * torch.randn_like(mu), "half_outside_exp"),
+    (lambda mu, lv: _sigma(lv) * torch.randn_like(mu), "forgot_mu"),
+    (lambda mu, lv: mu + _sigma(lv) + torch.randn_like(mu), "added_noise"),
+    # the same mistakes with noise the check cannot reproduce, judged by the spread of many samples
+    (lambda mu, lv: mu + lv.abs() * torch.randn(mu.shape, dtype=torch.float64).float(), "log_var_as_sigma"),
+    (lambda mu, lv: mu + torch.exp(lv) * torch.randn(mu.shape, dtype=torch.float64).float(), "variance_as_sigma"),
+    (lambda mu, lv: _sigma(lv) * torch.randn(mu.shape, dtype=torch.float64).float(), "forgot_mu"),
+    (lambda mu, lv: mu + _sigma(lv) * torch.randn(mu.shape[1]), "shared_noise"),
+    (lambda mu, lv: mu + torch.sqrt(lv) * torch.randn_like(mu), "nan"),
+    (lambda mu, lv: torch.normal(mu, _sigma(lv)), "no_gradient"),
+    (lambda mu, lv: torch.distributions.Normal(mu, _sigma(lv)).sample(), "no_gradient"),
+    (lambda mu, lv: (mu + _sigma(lv) * torch.randn_like(mu)).detach(), "no_gradient"),
+    (lambda mu, lv: mu.detach() + _sigma(lv) * torch.randn_like(mu), "no_gradient"),
+    (lambda mu, lv: (mu + _sigma(lv) * torch.randn_like(mu))[0], "wrong_shape"),
+    (lambda mu, lv: 2 * mu + _sigma(lv) * torch.randn_like(mu), "wrong_distribution"),
+    (lambda mu, lv: None, "returned_none"),
+])
+def test_reparameterize_mistakes(answer: Callable[..., Any], mistake: str) -> None:
+    _wrong(check_reparameterize, answer, mistake)
+
+
+def test_reparameterize_accepts_other_correct_forms_and_keeps_the_random_state() -> None:
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    assert check_reparameterize(lambda mu, lv: mu + torch.exp(lv / 2) * torch.randn(mu.shape)).ok
+    assert torch.equal(torch.rand(3), expected_next)  # the check restored the caller's random state
+    assert check_reparameterize(lambda mu, lv: mu + lv.exp().sqrt() * torch.randn_like(lv)).ok
+    assert check_reparameterize(lambda mu, lv: torch.distributions.Normal(mu, _sigma(lv)).rsample()).ok
+    assert check_reparameterize(
+        lambda mu, lv: mu + _sigma(lv) * torch.randn(mu.shape, dtype=torch.float64).float()).ok
+
+
+def _score(f: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, mu: float, sigma: float) -> torch.Tensor:
+    return f(z) * (z - mu) / sigma**2
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (lambda f, z, mu, s: (f(z) * (z - mu)).mean(), "forgot_variance"),
+    (lambda f, z, mu, s: (f(z) * (z - mu) / s).mean(), "divided_by_sigma"),
+    (lambda f, z, mu, s: ((z - mu) / s**2).mean(), "forgot_f"),
+    (lambda f, z, mu, s: (f(z) * (mu - z) / s**2).mean(), "sign_flipped"),
+    (lambda f, z, mu, s: _score(f, z, mu, s).sum(), "sum_not_mean"),
+    (lambda f, z, mu, s: (f(torch.tensor(mu, dtype=torch.float64)) * (z - mu) / s**2).mean(), "f_of_mu"),
+    (lambda f, z, mu, s: _score(f, z, mu, s), "per_sample"),
+    (lambda f, z, mu, s: (f(z) * (z - mu) ** 2 / s**2).mean(), "wrong_value"),
+    (lambda f, z, mu, s: None, "returned_none"),
+])
+def test_score_function_gradient_mistakes(answer: Callable[..., Any], mistake: str) -> None:
+    _wrong(check_score_function_gradient, answer, mistake)
+
+
+def test_score_function_gradient_accepts_floats_and_numpy() -> None:
+    assert check_score_function_gradient(lambda f, z, mu, s: float(_score(f, z, mu, s).mean())).ok
+    assert check_score_function_gradient(lambda f, z, mu, s: np.mean(_score(f, z, mu, s).numpy())).ok

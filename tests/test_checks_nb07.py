@@ -1,0 +1,201 @@
+"""The checks of notebook 07: right answers pass, each typical mistake is named, a stub is "not attempted"."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import helpers
+from helpers.arithmetic import interpolate
+from helpers.checks import check_attribute_vector, check_morph, check_slerp
+from helpers.models import decode_codes, encode_means
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from make_exercises import BEGIN, strip_solutions  # noqa: E402
+
+NOTEBOOK = ROOT / "notebooks" / "07_latent_arithmetic_morphing.ipynb"
+CHECKS = {"attribute_vector": check_attribute_vector, "morph": check_morph, "slerp": check_slerp}
+
+
+def _stub(*args: Any) -> Any:
+    raise NotImplementedError()
+
+
+def _exercise_functions(solved: bool) -> dict[str, Callable[..., Any]]:
+    """The exercise functions defined in the notebook: with their solutions, or as `make exercises` stubs them."""
+    namespace: dict[str, Any] = {"np": np, "torch": torch, "helpers": helpers}
+    for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and BEGIN in source:
+            exec(source if solved else strip_solutions(source)[0], namespace)
+    return {name: namespace[name] for name in CHECKS}
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_notebook_solutions_are_correct(name: str) -> None:
+    verdict = CHECKS[name](_exercise_functions(solved=True)[name])
+    assert verdict.status == "correct", str(verdict)
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_notebook_stubs_are_not_attempted(name: str) -> None:
+    assert CHECKS[name](_exercise_functions(solved=False)[name]).status == "not attempted"
+    assert CHECKS[name](_stub).status == "not attempted"
+
+
+def _wrong(check: Callable[..., Any], answer: Callable[..., Any], mistake: str) -> None:
+    verdict = check(answer)
+    assert (verdict.status, verdict.mistake) == ("wrong", mistake), str(verdict)
+    assert verdict.message and verdict.hint
+
+
+# --- attribute_vector -------------------------------------------------------------------------------------------------
+
+
+def _right_vector(codes: torch.Tensor, has: torch.Tensor) -> torch.Tensor:
+    return codes[has].mean(0) - codes[~has].mean(0)
+
+
+def _subtract_in_place(codes: torch.Tensor, has: torch.Tensor) -> torch.Tensor:
+    codes -= codes[~has].mean(0)
+    return codes[has].mean(0)
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (lambda c, h: c[~h].mean(0) - c[h].mean(0), "reversed_sign"),
+    (lambda c, h: c.mean(0), "mean_of_all"),
+    (lambda c, h: c[h].mean(0) - c.mean(0), "minus_overall_mean"),
+    (lambda c, h: c[h].mean(0), "forgot_difference"),
+    (lambda c, h: c[h].sum(0) - c[~h].sum(0), "summed"),
+    (lambda c, h: _right_vector(c, h) / _right_vector(c, h).norm(), "normalized"),
+    (lambda c, h: c[h].mean(1), "wrong_shape"),
+    (lambda c, h: 2 * _right_vector(c, h), "wrong_value"),
+    (_subtract_in_place, "modified_input"),
+    (lambda c, h: None, "returned_none"),
+    (lambda c, h: "smile", "not_a_number"),
+    (lambda c, h: c[h].mean(0) - c[not h].mean(0), "raised"),
+])
+def test_attribute_vector_mistakes(answer: Callable[..., Any], mistake: str) -> None:
+    _wrong(check_attribute_vector, answer, mistake)
+
+
+def test_attribute_vector_accepts_other_correct_forms() -> None:
+    assert check_attribute_vector(lambda c, h: (c[h].numpy().mean(axis=0) - c[~h].numpy().mean(axis=0))).ok
+    assert check_attribute_vector(
+        lambda c, h: (h.float() @ c) / h.sum() - ((~h).float() @ c) / (~h).sum()).ok
+    assert check_attribute_vector(helpers.arithmetic.attribute_vector).ok
+
+
+# --- morph ------------------------------------------------------------------------------------------------------------
+
+
+def _codes(model: torch.nn.Module, x_a: torch.Tensor, x_b: torch.Tensor) -> torch.Tensor:
+    return encode_means(model, torch.stack([x_a, x_b]))
+
+
+def _swapped(model, x_a, x_b, alphas):
+    z_a, z_b = _codes(model, x_a, x_b)
+    return decode_codes(model, interpolate(z_b, z_a, alphas))
+
+
+def _decoded_blend(model, x_a, x_b, alphas):
+    ends = decode_codes(model, _codes(model, x_a, x_b))
+    w = alphas[:, None, None, None]
+    return (1 - w) * ends[0] + w * ends[1]
+
+
+def _sampled(model, x_a, x_b, alphas):
+    z_mean, z_log_var = model.encode(torch.stack([x_a, x_b]))
+    z_a, z_b = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
+    return model.decode(interpolate(z_a, z_b, alphas))
+
+
+def _loop(model, x_a, x_b, alphas):
+    z_a, z_b = _codes(model, x_a, x_b)
+    return torch.cat([model.decode(((1 - a) * z_a + a * z_b)[None]) for a in alphas])
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (_swapped, "swapped_ends"),
+    (lambda m, x_a, x_b, alphas: (1 - alphas[:, None, None, None]) * x_a + alphas[:, None, None, None] * x_b,
+     "pixel_space"),
+    (_decoded_blend, "blended_decoded"),
+    (lambda m, x_a, x_b, alphas: interpolate(*_codes(m, x_a, x_b), alphas), "returned_codes"),
+    (_sampled, "sampled_codes"),
+    (lambda m, x_a, x_b, alphas: decode_codes(m, _codes(m, x_a, x_b)[:1]), "wrong_shape"),
+    (lambda m, x_a, x_b, alphas: (1 - alphas) * _codes(m, x_a, x_b)[0], "raised"),
+    (lambda m, x_a, x_b, alphas: None, "returned_none"),
+])
+def test_morph_mistakes(answer: Callable[..., Any], mistake: str) -> None:
+    _wrong(check_morph, answer, mistake)
+
+
+def test_morph_accepts_a_loop_over_alphas() -> None:
+    assert check_morph(_loop).ok
+
+
+def test_morph_check_leaves_the_global_random_state_alone() -> None:
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    check_morph(_loop)
+    assert torch.equal(torch.rand(3), expected)
+
+
+# --- slerp ------------------------------------------------------------------------------------------------------------
+
+
+def _angle(z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
+    return torch.arccos(torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm()))
+
+
+def _weights(z_a, z_b, alphas):
+    return alphas[:, None], _angle(z_a, z_b)
+
+
+def _no_division(z_a, z_b, alphas):
+    a, w = _weights(z_a, z_b, alphas)
+    return torch.sin((1 - a) * w) * z_a + torch.sin(a * w) * z_b
+
+
+def _cosine_as_angle(z_a, z_b, alphas):
+    a, c = alphas[:, None], torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm())
+    return (torch.sin((1 - a) * c) * z_a + torch.sin(a * c) * z_b) / torch.sin(c)
+
+
+def _unnormalized_dot(z_a, z_b, alphas):
+    a, w = alphas[:, None], torch.arccos(torch.dot(z_a, z_b))
+    return (torch.sin((1 - a) * w) * z_a + torch.sin(a * w) * z_b) / torch.sin(w)
+
+
+def _loop_slerp(z_a, z_b, alphas):
+    w = math.acos(float(z_a @ z_b / (z_a.norm() * z_b.norm())))
+    return np.stack([(math.sin((1 - a) * w) * z_a + math.sin(a * w) * z_b).numpy() / math.sin(w)
+                     for a in alphas.tolist()])
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (interpolate, "linear"),
+    (lambda z_a, z_b, alphas: helpers.arithmetic.slerp(z_b, z_a, alphas), "swapped_ends"),
+    (_no_division, "forgot_sin_omega"),
+    (_cosine_as_angle, "cosine_as_angle"),
+    (_unnormalized_dot, "nan"),
+    (lambda z_a, z_b, alphas: helpers.arithmetic.slerp(z_a, z_b, alphas)[:, :2], "wrong_shape"),
+    (lambda z_a, z_b, alphas: helpers.arithmetic.slerp(z_a, z_b, alphas) + 0.1, "wrong_value"),
+    (lambda z_a, z_b, alphas: None, "returned_none"),
+])
+def test_slerp_mistakes(answer: Callable[..., Any], mistake: str) -> None:
+    _wrong(check_slerp, answer, mistake)
+
+
+def test_slerp_accepts_a_loop_in_plain_python() -> None:
+    assert check_slerp(_loop_slerp).ok
