@@ -40,7 +40,7 @@ def latent_stats(z: Tensor) -> dict[str, Tensor]:
     thousands of codes the test detects even small departures, so read a tiny p as "not normal", not as "very
     wrong"; it needs at least 8 codes.
     """
-    values = _codes(z).double().numpy()
+    values = _codes(z).numpy()
     if len(values) < 8:
         raise ValueError(f"latent_stats needs at least 8 codes for the normality test, got {len(values)}")
     return {
@@ -142,8 +142,8 @@ def dead_units(model: nn.Module, images: Tensor, batch_size: int = 1000) -> dict
 
     A unit is a channel of a convolutional feature map or a neuron of a dense layer. It is *off* for an image when
     its input to the activation is ≤ 0 at every position; a unit off for every image is dead under ReLU (output
-    and gradient are zero, so it never learns again), while LeakyReLU still passes 0.2× the gradient. Returns
-    ``{layer name: bool tensor, True where the unit never switched on}``.
+    and gradient are zero, so it never learns again), while LeakyReLU still passes its negative slope times the
+    gradient. Returns ``{layer name: bool tensor, True where the unit never switched on}``.
     """
     ever_on: dict[str, Tensor] = {}
     hooks = []
