@@ -37,11 +37,23 @@ def seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)
 
 
+def _inline_figures() -> None:
+    """In a Jupyter kernel, show returned matplotlib figures as images (the inline backend's display hook)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "kernel"):
+        shell.run_line_magic("matplotlib", "inline")
+
+
 def setup(seed: int = 0) -> None:
-    """Seed everything and print the mode, device and versions: the first call of every notebook."""
+    """Seed everything, show figures inline and print the mode, device and versions: every notebook's first call."""
     from .train import pick_device
 
     seed_everything(seed)
+    _inline_figures()
     mode = "fast (COURSE_FAST=1: small data, few epochs)" if FAST else "full"
     print(
         f"mode: {mode} | device: {pick_device()} | torch {torch.__version__} "

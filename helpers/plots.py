@@ -231,9 +231,10 @@ def loss_curves(
     """Plot train and test losses per epoch, one panel per component (total, reconstruction, KL).
 
     ``history`` maps keys such as ``train_total``, ``test_recon`` or ``train_kl`` to one value per epoch;
-    missing keys are left out, and so is a KL that is zero throughout (a plain autoencoder).
+    missing keys are left out, and so is a KL that is zero throughout (a plain autoencoder), whose total then equals
+    its reconstruction loss and is left out too.
     """
-    panels = []
+    panels: list[tuple[str, dict[str, np.ndarray]]] = []
     for key, name in _COMPONENTS.items():
         curves = {
             split: np.asarray(history[f"{split}_{key}"], dtype=float)
@@ -244,6 +245,8 @@ def loss_curves(
             continue
         if curves:
             panels.append((name, curves))
+    if len(panels) == 2 and [name for name, _ in panels] == [_COMPONENTS["total"], _COMPONENTS["recon"]]:
+        panels = panels[1:]  # no KL term: the total is the reconstruction loss
     if not panels:
         raise ValueError(f"no loss curves in history (keys: {sorted(history)})")
     fig = _figure(4.2 * len(panels), 3.6)

@@ -247,7 +247,7 @@ def test_loss_curves_skip_zero_kl_and_missing_keys():
     history = {"train_total": [3.0, 2.0], "train_recon": [3.0, 2.0], "train_kl": [0.0, 0.0]}
     fig = plots.loss_curves(history, unit="mean squared error")
     assert_titled_and_labelled(fig)
-    assert [ax.get_title() for ax in fig.axes] == ["total loss", "reconstruction"]
+    assert [ax.get_title() for ax in fig.axes] == ["reconstruction"]  # total = reconstruction without a KL
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["train"]
     assert fig.axes[0].get_ylabel() == "loss (mean squared error)"
     only_test = plots.loss_curves({"test_total": [1.0]})
