@@ -32,7 +32,8 @@ def _stub(*args: Any) -> Any:
 
 def _exercise_functions(solved: bool) -> dict[str, Callable[..., Any]]:
     """The exercise functions defined in the notebook: with their solutions, or as `make exercises` stubs them."""
-    namespace: dict[str, Any] = {"np": np, "torch": torch, "helpers": helpers}
+    namespace: dict[str, Any] = {"np": np, "torch": torch, "helpers": helpers, "encode_means": encode_means,
+                                 "decode_codes": decode_codes}
     for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
         source = "".join(cell["source"])
         if cell["cell_type"] == "code" and BEGIN in source:

@@ -1,0 +1,25 @@
+"""The shared MNIST recipes: one cached model per recipe, whatever notebook asks for it."""
+
+import pytest
+
+from helpers import config, zoo
+
+
+def test_a_recipe_trains_once_and_then_loads(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(zoo, "epochs_for", lambda n: 1)
+    model, history = zoo.mnist_model("vae", 2, beta=1, progress=False)
+    assert model.variational and len(history["test_total"]) == 1
+    again, history_again = zoo.mnist_model("vae", 2, beta=1.0, progress=False)  # int and float beta: one entry
+    assert history_again == history and len(list(tmp_path.glob("*.pt"))) == 1
+    assert "loaded from the checkpoint cache" in capsys.readouterr().out
+
+
+def test_epochs_scale_with_the_data_in_full_mode(monkeypatch):
+    monkeypatch.setattr(config, "FAST", False)
+    assert zoo.epochs_for(60_000) == 4 and zoo.epochs_for(4_000) == 30
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="'ae' or 'vae'"):
+        zoo.mnist_model("gan")
