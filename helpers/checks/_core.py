@@ -5,6 +5,10 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
 
 CORRECT, WRONG, NOT_ATTEMPTED = "correct", "wrong", "not attempted"
 _SYMBOLS = {CORRECT: "✅", WRONG: "❌", NOT_ATTEMPTED: "⏳"}
@@ -62,3 +66,56 @@ def run_check(title: str, body: Callable[[], None]) -> Verdict:
         return Verdict(title, WRONG, f"your function raised {type(error).__name__}: {error}", "raised",
                        "Run your function on a small example by hand and read the error message.")
     return Verdict(title, CORRECT, "correct. Well done!")
+
+
+Candidates = list[tuple[str, Any, str, str]]
+"""(mistake id, the value that mistake gives, message, hint) for each mistake a check recognizes."""
+
+
+def as_numbers(value: Any, name: str, hint: str = "Return a number or a tensor of numbers.") -> np.ndarray:
+    """The student's result as a float array; ``None`` or a non-number is a mistake of its own."""
+    if value is None:
+        raise Mistake("returned_none", f"`{name}` returned None.", "Did you forget the `return` statement?")
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().double().numpy()
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise Mistake("not_a_number", f"`{name}` returned a {type(value).__name__}, not numbers.", hint) from None
+
+
+def same(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-7) -> bool:
+    """Whether two results agree: the same shape and the same numbers up to rounding (NaN never agrees)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def match_mistake(result: np.ndarray, candidates: Candidates, rtol: float = 1e-5, atol: float = 1e-7) -> None:
+    """Raise the first recognized mistake whose value ``result`` equals."""
+    for mistake_id, value, message, hint in candidates:
+        if same(result, value, rtol, atol):
+            raise Mistake(mistake_id, message, hint)
+
+
+def diagnose(
+    result: np.ndarray, expected: Any, candidates: Candidates, case: str, *,
+    shape_hint: str = "Return one value per element of the input, or one number where one number is asked for.",
+    nan_hint: str = "NaN comes from a square root or a log of a negative number, or from 0/0.",
+    describe: Callable[[np.ndarray, np.ndarray], str] | None = None, rtol: float = 1e-5, atol: float = 1e-7,
+) -> None:
+    """Return if ``result`` is right; otherwise raise the first mistake it matches, or a generic one.
+
+    ``describe(result, expected)`` words a wrong value (default: both printed, rounded).
+    """
+    if same(result, expected, rtol, atol):
+        return
+    match_mistake(result, candidates, rtol, atol)
+    expected = np.asarray(expected, dtype=float)
+    if result.shape != expected.shape:
+        raise Mistake("wrong_shape", f"for {case} the result has shape {result.shape}, expected {expected.shape}.",
+                      shape_hint)
+    if np.isnan(result).any():
+        raise Mistake("nan", f"for {case} the result contains NaN.", nan_hint)
+    described = (describe(result, expected) if describe else
+                 f"expected {np.round(expected, 4).tolist()}, got {np.round(result, 4).tolist()}")
+    raise Mistake("wrong_value", f"for {case} {described}.", "Compare your code with the formula above it, term by term.")

@@ -12,27 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._core import Mistake, Verdict, run_check
+from ._core import Mistake, Verdict, as_numbers, run_check, same
 
 __all__ = ["check_empty_fraction", "check_interpolate"]
-
-
-def _array(value: Any, name: str) -> np.ndarray:
-    """The student's result as a float array; ``None`` or a non-number is a mistake of its own."""
-    if value is None:
-        raise Mistake("returned_none", f"`{name}` returned None.", "Did you forget the `return` statement?")
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().double().numpy()
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise Mistake("not_a_number", f"`{name}` returned a {type(value).__name__}, not numbers.",
-                      "Return a tensor (or a number) computed with torch operations.") from None
-
-
-def _same(a: Any, b: Any) -> bool:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-5, atol=1e-7))
 
 
 def empty_fraction_cases() -> list[tuple[torch.Tensor, torch.Tensor, float]]:
@@ -58,7 +40,7 @@ def check_empty_fraction(empty_fraction: Callable[..., Any]) -> Verdict:
         cases = empty_fraction_cases()
         results = []
         for codes, probes, radius in cases:
-            result = _array(empty_fraction(codes.clone(), probes.clone(), radius), "empty_fraction")
+            result = as_numbers(empty_fraction(codes.clone(), probes.clone(), radius), "empty_fraction")
             if result.size != 1:
                 raise Mistake("not_one_number", f"for {len(probes)} probes your function returned {result.size} "
                               "values instead of one share.",
@@ -71,7 +53,7 @@ def check_empty_fraction(empty_fraction: Callable[..., Any]) -> Verdict:
             return [float(rule(d, r)) for d, r in zip(distances, radii)]
 
         expected = share(lambda d, r: (d.min(1).values > r).double().mean())
-        if _same(results, expected):
+        if same(results, expected):
             return
         for mistake_id, rule, message, hint in [
             ("inverted", lambda d, r: (d.min(1).values <= r).double().mean(),
@@ -96,10 +78,10 @@ def check_empty_fraction(empty_fraction: Callable[..., Any]) -> Verdict:
              "you compared squared distances with the radius itself.",
              "Take the square root of the summed squares (or use `torch.cdist`), or compare with radius²."),
         ]:
-            if _same(results, share(rule)):
+            if same(results, share(rule)):
                 raise Mistake(mistake_id, message, hint)
         (codes, probes, radius), got, want = next(
-            (case, got, want) for case, got, want in zip(cases, results, expected) if not _same(got, want))
+            (case, got, want) for case, got, want in zip(cases, results, expected) if not same(got, want))
         raise Mistake("wrong_value", f"for {len(codes)} codes, {len(probes)} probes and radius {radius} the "
                       f"share is {want:.3f}, your function gave {got:.3f}.",
                       "For each probe find the distance to its nearest code; the answer is the share of probes "
@@ -114,10 +96,10 @@ def check_interpolate(interpolate: Callable[..., Any]) -> Verdict:
     def body() -> None:
         z_a, z_b = torch.tensor([1.0, -2.0, 0.5]), torch.tensor([3.0, 1.0, -1.5])
         alphas = torch.tensor([0.0, 0.25, 0.5, 1.0])
-        result = _array(interpolate(z_a.clone(), z_b.clone(), alphas.clone()), "interpolate")
+        result = as_numbers(interpolate(z_a.clone(), z_b.clone(), alphas.clone()), "interpolate")
         a = alphas[:, None]
         expected = ((1 - a) * z_a + a * z_b).numpy()
-        if _same(result, expected):
+        if same(result, expected):
             return
         for mistake_id, value, message, hint in [
             ("swapped", (a * z_a + (1 - a) * z_b).numpy(),
@@ -132,7 +114,7 @@ def check_interpolate(interpolate: Callable[..., Any]) -> Verdict:
             ("transposed", expected.T, "your result is transposed: it has one column per α.",
              "Return one row per α, shape (len(alphas), d): write `alphas[:, None]` so that α varies down the rows."),
         ]:
-            if _same(result, value):
+            if same(result, value):
                 raise Mistake(mistake_id, message, hint)
         if result.shape != expected.shape:
             raise Mistake("wrong_shape", f"for 4 values of α and 3-D codes the result has shape {result.shape}, "

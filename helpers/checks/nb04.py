@@ -13,53 +13,9 @@ import numpy as np
 import torch
 from scipy import stats
 
-from ._core import Mistake, Verdict, run_check
+from ._core import Candidates, Mistake, Verdict, as_numbers, diagnose, match_mistake, run_check, same
 
 __all__ = ["check_fraction_within", "check_gaussian_log_density", "check_sample_normal", "check_standardize"]
-
-Candidates = list[tuple[str, Any, str, str]]
-"""(mistake id, the value that mistake gives, message, hint) for each mistake a check recognizes."""
-
-
-def _numbers(value: Any, name: str) -> np.ndarray:
-    """The student's result as a float array; a ``None`` or a non-number is a mistake of its own."""
-    if value is None:
-        raise Mistake("returned_none", f"`{name}` returned None.", "Did you forget the `return` statement?")
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().double().numpy()
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise Mistake("not_a_number", f"`{name}` returned a {type(value).__name__}, not numbers.",
-                      "Return the result of the formula: a number or an array of numbers.") from None
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether two results agree (same shape, same numbers up to rounding; NaN never agrees)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-5, atol=1e-9))
-
-
-def _match(result: np.ndarray, candidates: Candidates) -> None:
-    """Raise the first recognized mistake whose value ``result`` equals."""
-    for mistake_id, value, message, hint in candidates:
-        if _same(result, value):
-            raise Mistake(mistake_id, message, hint)
-
-
-def _diagnose(result: np.ndarray, expected: Any, candidates: Candidates, case: str) -> None:
-    """Return if ``result`` is right; otherwise raise the first mistake it matches, or a generic one."""
-    if _same(result, expected):
-        return
-    _match(result, candidates)
-    if result.shape != np.shape(expected):
-        raise Mistake("wrong_shape", f"for {case} the result has shape {result.shape}, expected {np.shape(expected)}.",
-                      "Return one value per element of the input, or one number where one number is asked for.")
-    if np.isnan(result).any():
-        raise Mistake("nan", f"for {case} the result contains NaN.",
-                      "NaN comes from a square root or a log of a negative number, or from 0/0.")
-    raise Mistake("wrong_value", f"for {case} expected {np.round(expected, 4)}, got {np.round(result, 4)}.",
-                  "Compare your code with the formula above it, term by term.")
 
 
 def check_standardize(standardize: Callable[..., Any]) -> Verdict:
@@ -69,11 +25,11 @@ def check_standardize(standardize: Callable[..., Any]) -> Verdict:
         x = np.array([150.0, 165.0, 170.0, 182.0, 196.0])
         mu, sigma = 170.0, 8.0
         given = x.copy()
-        result = _numbers(standardize(given, mu, sigma), "standardize")
+        result = as_numbers(standardize(given, mu, sigma), "standardize")
         if not np.array_equal(given, x):
             raise Mistake("modified_input", "your function changed the array `x` it was given.",
                           "Write `x - mu` (a new array) instead of `x -= mu` (changes the caller's data).")
-        _diagnose(result, (x - mu) / sigma, [
+        diagnose(result, (x - mu) / sigma, [
             ("divided_by_variance", (x - mu) / sigma**2, "you divided by the variance σ² instead of σ.",
              "`sigma` is already the standard deviation: divide by it as it is."),
             ("precedence", x - mu / sigma, "you computed x − (μ/σ): only μ got divided by σ.",
@@ -101,7 +57,7 @@ def check_fraction_within(fraction_within: Callable[..., Any]) -> Verdict:
         one_side = ("you counted one side of μ only.",
                     "Within kσ means μ − kσ ≤ x ≤ μ + kσ: both sides. `np.abs(samples - mu)` does it.")
         for k in (1.0, 2.0, 0.5):
-            result = _numbers(fraction_within(samples.copy(), mu, sigma, k), "fraction_within")
+            result = as_numbers(fraction_within(samples.copy(), mu, sigma, k), "fraction_within")
             if result.shape == samples.shape:
                 raise Mistake("not_a_number", "you returned one value per sample instead of one number.",
                               "Turn the True/False per sample into a share with `np.mean(...)`.")
@@ -124,7 +80,7 @@ def check_fraction_within(fraction_within: Callable[..., Any]) -> Verdict:
                 ("ignored_k", np.mean(np.abs(d) <= sigma), "your answer does not change with k.",
                  "Use k: the band is μ ± k·σ."),
             ]
-            _diagnose(result.reshape(()) if result.size == 1 else result, expected, candidates,
+            diagnose(result.reshape(()) if result.size == 1 else result, expected, candidates,
                       f"1000 samples of N(10, 2²) and k = {k}")
 
     return run_check("fraction_within", body)
@@ -136,10 +92,10 @@ def check_gaussian_log_density(gaussian_log_density: Callable[..., Any]) -> Verd
     def body() -> None:
         x = np.array([-1.0, 0.3, 2.0, 4.5])
         for mu, sigma in ((1.0, 1.5), (-0.5, 0.4)):
-            result = _numbers(gaussian_log_density(x.copy(), mu, sigma), "gaussian_log_density")
+            result = as_numbers(gaussian_log_density(x.copy(), mu, sigma), "gaussian_log_density")
             square = (x - mu) ** 2
             log_norm = -0.5 * np.log(2 * np.pi * sigma**2)
-            _diagnose(result, stats.norm.logpdf(x, loc=mu, scale=sigma), [
+            diagnose(result, stats.norm.logpdf(x, loc=mu, scale=sigma), [
                 ("density_not_log", stats.norm.pdf(x, loc=mu, scale=sigma), "you returned the density, not its log.",
                  "Take the log of the formula by hand: the exp goes away and the factor in front becomes "
                  "the term −½ log(2πσ²)."),
@@ -184,14 +140,14 @@ def check_sample_normal(sample_normal: Callable[..., Any]) -> Verdict:
         mu, log_var, n = torch.tensor([1.5, -2.0]), torch.tensor([0.8, -1.2]), 5
         mu_in, log_var_in = mu.clone().requires_grad_(True), log_var.clone().requires_grad_(True)
         z = sample_normal(mu_in, log_var_in, n, torch.Generator().manual_seed(0))
-        result = _numbers(z, "sample_normal")
+        result = as_numbers(z, "sample_normal")
         if result.shape != (n, 2):
             raise Mistake("wrong_shape", f"for n = {n} and a 2-D μ the result has shape {result.shape}, "
                           f"expected ({n}, 2): one row per sample.",
                           "Draw eps with `torch.randn(n, *mu.shape, generator=generator)`.")
         eps = torch.randn(n, 2, generator=torch.Generator().manual_seed(0))
-        if not _same(result, mu + torch.exp(0.5 * log_var) * eps):
-            _match(result, [(_LOG_VAR_AS_SIGMA[0], mu + log_var * eps, *_LOG_VAR_AS_SIGMA[1:]),
+        if not same(result, mu + torch.exp(0.5 * log_var) * eps):
+            match_mistake(result, [(_LOG_VAR_AS_SIGMA[0], mu + log_var * eps, *_LOG_VAR_AS_SIGMA[1:]),
                             (_VARIANCE_AS_SIGMA[0], mu + torch.exp(log_var) * eps, *_VARIANCE_AS_SIGMA[1:]),
                             (_FORGOT_MU[0], torch.exp(0.5 * log_var) * eps, *_FORGOT_MU[1:])])
             _check_distribution(sample_normal, mu, log_var)
@@ -209,7 +165,7 @@ def check_sample_normal(sample_normal: Callable[..., Any]) -> Verdict:
 
 def _check_distribution(sample_normal: Callable[..., Any], mu: torch.Tensor, log_var: torch.Tensor) -> None:
     """Judge many samples by their mean and spread (for answers that draw their noise in their own way)."""
-    result = _numbers(sample_normal(mu, log_var, 200_000, torch.Generator().manual_seed(1)), "sample_normal")
+    result = as_numbers(sample_normal(mu, log_var, 200_000, torch.Generator().manual_seed(1)), "sample_normal")
     if np.isnan(result).any():
         raise Mistake("nan", "your samples contain NaN.",
                       "log σ² can be negative: never take its square root or its log. " + _FORMULA)

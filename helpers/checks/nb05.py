@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._core import Mistake, Verdict, run_check
-from .nb04 import _match, _numbers, _same
+from ._core import Mistake, Verdict, as_numbers, match_mistake, run_check, same
 
 __all__ = ["check_reparameterize", "check_score_function_gradient"]
+
 
 _FORMULA = "z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean), since exp(½ log σ²) = σ."
 _LOG_VAR_AS_SIGMA = ("log_var_as_sigma", "you used log σ² as if it were σ.",
@@ -47,7 +47,7 @@ def check_reparameterize(reparameterize: Callable[..., Any]) -> Verdict:
             z = reparameterize(mu_in, log_var_in)
             torch.manual_seed(0)
             eps = torch.randn_like(_MU)
-        result = _numbers(z, "reparameterize")
+        result = as_numbers(z, "reparameterize")
         if result.shape != tuple(_MU.shape):
             raise Mistake("wrong_shape", f"for z_mean of shape {tuple(_MU.shape)} the result has shape "
                           f"{result.shape}: z must have the shape of z_mean, one sample per row.",
@@ -56,8 +56,8 @@ def check_reparameterize(reparameterize: Callable[..., Any]) -> Verdict:
             raise Mistake("nan", "your samples contain NaN.",
                           "log σ² is often negative: never take its square root or its log. " + _FORMULA)
         sigma = torch.exp(0.5 * _LOG_VAR)
-        if not _same(result, _MU + sigma * eps):
-            _match(result, [(_LOG_VAR_AS_SIGMA[0], _MU + _LOG_VAR * eps, *_LOG_VAR_AS_SIGMA[1:]),
+        if not same(result, _MU + sigma * eps):
+            match_mistake(result, [(_LOG_VAR_AS_SIGMA[0], _MU + _LOG_VAR * eps, *_LOG_VAR_AS_SIGMA[1:]),
                             (_VARIANCE_AS_SIGMA[0], _MU + _LOG_VAR.exp() * eps, *_VARIANCE_AS_SIGMA[1:]),
                             (_HALF_VARIANCE[0], _MU + 0.5 * _LOG_VAR.exp() * eps, *_HALF_VARIANCE[1:]),
                             (_FORGOT_MU[0], sigma * eps, *_FORGOT_MU[1:]),
@@ -78,7 +78,7 @@ def _check_distribution(reparameterize: Callable[..., Any], copies: int = 50_000
     mu, log_var = _MU.repeat(copies, 1), _LOG_VAR.repeat(copies, 1)
     with torch.random.fork_rng():
         torch.manual_seed(1)
-        result = _numbers(reparameterize(mu, log_var), "reparameterize")
+        result = as_numbers(reparameterize(mu, log_var), "reparameterize")
     samples = result.reshape(copies, *_MU.shape)
     mean, std = samples.mean(0), samples.std(0)
     sigma = torch.exp(0.5 * _LOG_VAR).numpy()
@@ -120,17 +120,17 @@ def check_score_function_gradient(score_function_gradient: Callable[..., Any]) -
                  (torch.sin, "f(z) = sin(z)", -0.5, 0.5)]
         for f, name, mu, sigma in cases:
             z = mu + sigma * torch.randn(200, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
-            result = _numbers(score_function_gradient(f, z.clone(), mu, sigma), "score_function_gradient")
+            result = as_numbers(score_function_gradient(f, z.clone(), mu, sigma), "score_function_gradient")
             fz, score = f(z), (z - mu) / sigma**2
             expected = (fz * score).mean()
             if result.size == 1:
                 result = result.reshape(())
-            if _same(result, expected):
+            if same(result, expected):
                 continue
             if result.shape != ():
                 raise Mistake("per_sample", f"you returned an array of shape {result.shape}; the estimate is one "
                               "number, the mean over the samples.", "Average the per-sample estimates: `.mean()`.")
-            _match(result, [
+            match_mistake(result, [
                 ("forgot_variance", (fz * (z - mu)).mean(), "you did not divide by σ².",
                  "The score is ∂/∂μ log N(z; μ, σ²) = (z − μ)/σ²."),
                 ("divided_by_sigma", (fz * (z - mu) / sigma).mean(), "you divided by σ instead of σ².",

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._core import Mistake, Verdict, run_check
-from .nb04 import Candidates, _match, _numbers, _same
+from ._core import Candidates, Mistake, Verdict, as_numbers, match_mistake, run_check, same
 
 __all__ = ["check_beta_vae_loss", "check_effective_beta", "check_kl_closed_form"]
+
 
 _KL = "KL = −½ Σ_j (1 + log σ_j² − μ_j² − σ_j²), with σ² = exp(log σ²) and the sum over the latent dimensions j."
 
@@ -33,10 +33,10 @@ def check_kl_closed_form(kl_closed_form: Callable[..., Any]) -> Verdict:
         generator = torch.Generator().manual_seed(6)
         mu = torch.randn(5, 3, generator=generator, dtype=torch.float64)
         log_var = 1.5 * torch.randn(5, 3, generator=generator, dtype=torch.float64)
-        result = _numbers(kl_closed_form(mu.clone(), log_var.clone()), "kl_closed_form")
+        result = as_numbers(kl_closed_form(mu.clone(), log_var.clone()), "kl_closed_form")
         terms = _kl_terms(mu, log_var)
         expected = -0.5 * terms.sum(1)
-        if _same(result, expected):
+        if same(result, expected):
             return
         candidates: Candidates = [
             ("sign_flipped", 0.5 * terms.sum(1), "the sign is flipped: a KL divergence is never negative.",
@@ -60,7 +60,7 @@ def check_kl_closed_form(kl_closed_form: Callable[..., Any]) -> Verdict:
             ("forgot_mean_term", -0.5 * (terms + mu**2).sum(1), "the term −μ² is missing.", _KL),
             ("forgot_one", -0.5 * (terms - 1).sum(1), "the constant 1 in the bracket is missing.", _KL),
         ]
-        _match(result, candidates)
+        match_mistake(result, candidates)
         if np.isnan(result).any():
             raise Mistake("nan", "your result contains NaN.",
                           "log σ² is often negative: never take its log or its square root. " + _KL)
@@ -85,18 +85,18 @@ def check_beta_vae_loss(beta_vae_loss: Callable[..., Any]) -> Verdict:
         bce = F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1)
         kl = -0.5 * _kl_terms(mu, log_var).sum(1)
         for beta in (4.0, 0.5):
-            result = _numbers(beta_vae_loss(x.clone(), x_hat.clone(), mu.clone(), log_var.clone(), beta),
+            result = as_numbers(beta_vae_loss(x.clone(), x_hat.clone(), mu.clone(), log_var.clone(), beta),
                               "beta_vae_loss")
             expected = (bce.sum(1) + beta * kl).mean()
             if result.size == 1:
                 result = result.reshape(())
-            if _same(result, expected):
+            if same(result, expected):
                 continue
             if result.shape == (len(x),):
-                _match(result, [("per_sample", bce.sum(1) + beta * kl, "you returned one loss per image.",
+                match_mistake(result, [("per_sample", bce.sum(1) + beta * kl, "you returned one loss per image.",
                                  "Average over the batch: `.mean()`, so that the loss is one number.")])
             swapped = F.binary_cross_entropy(x, x_hat, reduction="none").flatten(1)
-            _match(result, [
+            match_mistake(result, [
                 ("averaged_pixels", (bce.mean(1) + beta * kl).mean(), "you averaged the reconstruction over the "
                  "784 pixels: that weakens it 784-fold against the KL (an effective β of 784·β).",
                  "Sum the BCE over the pixels of each image (`.flatten(1).sum(1)`), then average over the batch."),
@@ -135,13 +135,13 @@ def check_effective_beta(effective_beta: Callable[..., Any]) -> Verdict:
 
     def body() -> None:
         for w, k, n in ((500.0, 1.0, 1024), (1.0, 1.0, 784), (2.0, 3.0, 100), (1.0, 0.25, 1)):
-            result = _numbers(effective_beta(w, k, n), "effective_beta")
+            result = as_numbers(effective_beta(w, k, n), "effective_beta")
             result = result.reshape(()) if result.size == 1 else result
             expected = k * n / w
-            if _same(result, expected):
+            if same(result, expected):
                 continue
             case = f"recon_weight = {w:g}, kl_weight = {k:g}, n_pixels = {n}"
-            _match(result, [
+            match_mistake(result, [
                 ("inverted", w / (k * n), f"for {case} you returned the inverse of the effective β.",
                  "Divide the whole loss by the weight of the summed reconstruction, recon_weight / n_pixels: what "
                  "multiplies the KL then is the effective β."),
