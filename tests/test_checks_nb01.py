@@ -7,9 +7,14 @@ import torch
 
 from helpers import checks
 
+from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
 
-def stub(*args):
-    raise NotImplementedError()
+NOTEBOOK = "01_latent_space.ipynb"
+CHECKS = {"compression_factor": checks.check_compression_factor, "r_squared": checks.check_r_squared,
+          "pca_reconstruct": checks.check_pca_reconstruct}
+
+test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS)
+test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS)
 
 
 # --- compression_factor ---------------------------------------------------------------------------------------
@@ -36,9 +41,7 @@ def test_compression_factor_solution_passes():
 
 @pytest.mark.parametrize("mistake", sorted(COMPRESSION_MISTAKES))
 def test_compression_factor_mistakes_are_named(mistake):
-    verdict = checks.check_compression_factor(COMPRESSION_MISTAKES[mistake])
-    assert (verdict.status, verdict.mistake) == ("wrong", mistake)
-    assert verdict.message and verdict.hint
+    assert_mistake(checks.check_compression_factor, COMPRESSION_MISTAKES[mistake], mistake)
 
 
 # --- r_squared ------------------------------------------------------------------------------------------------
@@ -77,9 +80,7 @@ def test_r_squared_solution_passes():
 
 @pytest.mark.parametrize("mistake", sorted(R2_MISTAKES))
 def test_r_squared_mistakes_are_named(mistake):
-    verdict = checks.check_r_squared(R2_MISTAKES[mistake])
-    assert (verdict.status, verdict.mistake) == ("wrong", mistake)
-    assert verdict.message and verdict.hint
+    assert_mistake(checks.check_r_squared, R2_MISTAKES[mistake], mistake)
 
 
 # --- pca_reconstruct ------------------------------------------------------------------------------------------
@@ -139,24 +140,15 @@ def _with_pca_lowrank(oversampling):
 
 def test_pca_reconstruct_with_randomized_pca():
     assert checks.check_pca_reconstruct(_with_pca_lowrank(oversampling=2)).ok
-    verdict = checks.check_pca_reconstruct(_with_pca_lowrank(oversampling=0))  # q = k: a poor approximation
-    assert verdict.mistake == "wrong_value" and "pca_lowrank" in verdict.hint
+    # q = k: a poor approximation
+    verdict = assert_mistake(checks.check_pca_reconstruct, _with_pca_lowrank(oversampling=0), "wrong_value")
+    assert "pca_lowrank" in verdict.hint
 
 
 @pytest.mark.parametrize("mistake", sorted(PCA_MISTAKES))
 def test_pca_reconstruct_mistakes_are_named(mistake):
-    verdict = checks.check_pca_reconstruct(PCA_MISTAKES[mistake])
-    assert (verdict.status, verdict.mistake) == ("wrong", mistake)
-    assert verdict.message and verdict.hint
+    assert_mistake(checks.check_pca_reconstruct, PCA_MISTAKES[mistake], mistake)
 
 
 def test_raw_projection_with_mean_is_named():
-    verdict = checks.check_pca_reconstruct(_pca_variant(project_raw=True))
-    assert verdict.mistake == "raw_data_projected"
-
-
-@pytest.mark.parametrize("check", [checks.check_compression_factor, checks.check_r_squared,
-                                   checks.check_pca_reconstruct])
-def test_stubs_are_not_attempted(check):
-    verdict = check(stub)
-    assert verdict.status == "not attempted" and not verdict.ok
+    assert_mistake(checks.check_pca_reconstruct, _pca_variant(project_raw=True), "raw_data_projected")

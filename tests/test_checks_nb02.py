@@ -2,60 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
 from helpers.checks import check_conv_output_size, check_conv_transpose_output_size, check_count_parameters
 from helpers.checks.nb02 import CONV_CASES, PARAMETER_CASES, TRANSPOSE_CASES
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_conv_autoencoder.ipynb"
+from exercise_support import assert_mistake, exercise_functions, solutions_are_correct, stubs_are_not_attempted
+
+NOTEBOOK = "02_conv_autoencoder.ipynb"
 CHECKS = {
     "conv_output_size": check_conv_output_size,
     "conv_transpose_output_size": check_conv_transpose_output_size,
     "count_parameters": check_count_parameters,
 }
 
-
-def _stub(*args: Any) -> Any:
-    raise NotImplementedError()
-
-
-def _exercise_functions(solved: bool) -> dict[str, Callable[..., Any]]:
-    """The exercise functions defined in the notebook: with their solutions, or as `make exercises` stubs them."""
-    namespace: dict[str, Any] = {"np": np, "torch": torch}
-    for cell in json.loads(NOTEBOOK.read_text())["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
-            if not solved:
-                source = re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
-                                r"\1raise NotImplementedError()", source, flags=re.S)
-            exec(source, namespace)
-    return {name: namespace[name] for name in CHECKS}
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_solutions_are_correct(name: str) -> None:
-    verdict = CHECKS[name](_exercise_functions(solved=True)[name])
-    assert verdict.status == "correct", str(verdict)
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_stubs_are_not_attempted(name: str) -> None:
-    assert CHECKS[name](_exercise_functions(solved=False)[name]).status == "not attempted"
-    assert CHECKS[name](_stub).status == "not attempted"
+test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS)
+test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS)
 
 
 def test_the_reference_answers_match_pytorch() -> None:
     """The checks' right answers are PyTorch's own output sizes and parameter counts."""
-    solutions = _exercise_functions(solved=True)
+    solutions = exercise_functions(NOTEBOOK, CHECKS, solved=True)
     for n, k, s, p in CONV_CASES:
         out = torch.nn.Conv2d(1, 1, k, stride=s, padding=p)(torch.zeros(1, 1, n, n)).shape[-1]
         assert solutions["conv_output_size"](n, k, s, p) == out
@@ -65,12 +37,6 @@ def test_the_reference_answers_match_pytorch() -> None:
     for c_in, c_out, k in PARAMETER_CASES:
         layer = torch.nn.Conv2d(c_in, c_out, k)
         assert solutions["count_parameters"](c_in, c_out, k) == sum(p.numel() for p in layer.parameters())
-
-
-def _wrong(check: Callable[..., Any], answer: Callable[..., Any], mistake: str) -> None:
-    verdict = check(answer)
-    assert (verdict.status, verdict.mistake) == ("wrong", mistake), str(verdict)
-    assert verdict.message and verdict.hint
 
 
 @pytest.mark.parametrize("answer, mistake", [
@@ -86,7 +52,7 @@ def _wrong(check: Callable[..., Any], answer: Callable[..., Any], mistake: str) 
     (lambda n, k, s, p: n // s, "wrong_value"),
 ])
 def test_conv_output_size_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_conv_output_size, answer, mistake)
+    assert_mistake(check_conv_output_size, answer, mistake)
 
 
 def test_conv_output_size_accepts_other_correct_forms() -> None:
@@ -105,7 +71,7 @@ def test_conv_output_size_accepts_other_correct_forms() -> None:
     (lambda n, k, s, p, op: (n - 1) * s - 2 * p + k + op + 1, "wrong_value"),
 ])
 def test_conv_transpose_output_size_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_conv_transpose_output_size, answer, mistake)
+    assert_mistake(check_conv_transpose_output_size, answer, mistake)
 
 
 @pytest.mark.parametrize("answer, mistake", [
@@ -117,7 +83,7 @@ def test_conv_transpose_output_size_mistakes(answer: Callable[..., Any], mistake
     (lambda c_in, c_out, k: (c_in + 1) * (c_out + 1) * k * k, "wrong_value"),
 ])
 def test_count_parameters_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_count_parameters, answer, mistake)
+    assert_mistake(check_count_parameters, answer, mistake)
 
 
 def test_count_parameters_accepts_pytorch_itself() -> None:
@@ -126,5 +92,5 @@ def test_count_parameters_accepts_pytorch_itself() -> None:
 
 
 def test_a_crash_is_reported_without_a_traceback() -> None:
-    verdict = check_conv_output_size(lambda n, k, s, p: n / 0)
-    assert (verdict.status, verdict.mistake) == ("wrong", "raised") and "ZeroDivisionError" in verdict.message
+    verdict = assert_mistake(check_conv_output_size, lambda n, k, s, p: n / 0, "raised")
+    assert "ZeroDivisionError" in verdict.message

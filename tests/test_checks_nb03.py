@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,43 +12,13 @@ import torch
 from helpers.checks import check_empty_fraction, check_interpolate
 from helpers.checks.nb03 import empty_fraction_cases
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_ae_latent_gaps.ipynb"
+from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
+
+NOTEBOOK = "03_ae_latent_gaps.ipynb"
 CHECKS = {"empty_fraction": check_empty_fraction, "interpolate": check_interpolate}
 
-
-def _stub(*args: Any) -> Any:
-    raise NotImplementedError()
-
-
-def _exercise_functions(solved: bool) -> dict[str, Callable[..., Any]]:
-    """The exercise functions defined in the notebook: with their solutions, or as `make exercises` stubs them."""
-    namespace: dict[str, Any] = {"np": np, "torch": torch}
-    for cell in json.loads(NOTEBOOK.read_text())["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
-            if not solved:
-                source = re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
-                                r"\1raise NotImplementedError()", source, flags=re.S)
-            exec(source, namespace)
-    return {name: namespace[name] for name in CHECKS}
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_solutions_are_correct(name: str) -> None:
-    verdict = CHECKS[name](_exercise_functions(solved=True)[name])
-    assert verdict.status == "correct", str(verdict)
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_stubs_are_not_attempted(name: str) -> None:
-    assert CHECKS[name](_exercise_functions(solved=False)[name]).status == "not attempted"
-    assert CHECKS[name](_stub).status == "not attempted"
-
-
-def _wrong(check: Callable[..., Any], answer: Callable[..., Any], mistake: str) -> None:
-    verdict = check(answer)
-    assert (verdict.status, verdict.mistake) == ("wrong", mistake), str(verdict)
-    assert verdict.message and verdict.hint
+test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS)
+test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS)
 
 
 def _nearest(codes: torch.Tensor, probes: torch.Tensor) -> torch.Tensor:
@@ -76,7 +43,7 @@ def _squared_nearest(codes: torch.Tensor, probes: torch.Tensor) -> torch.Tensor:
     (lambda c, p, r: 0.5, "wrong_value"),
 ])
 def test_empty_fraction_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_empty_fraction, answer, mistake)
+    assert_mistake(check_empty_fraction, answer, mistake)
 
 
 def test_empty_fraction_cases_tell_the_mistakes_apart() -> None:
@@ -104,7 +71,7 @@ def test_empty_fraction_accepts_other_correct_forms() -> None:
     (lambda a, b, t: None, "returned_none"),
 ])
 def test_interpolate_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_interpolate, answer, mistake)
+    assert_mistake(check_interpolate, answer, mistake)
 
 
 def test_interpolate_accepts_other_correct_forms() -> None:

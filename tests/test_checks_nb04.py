@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,11 +17,9 @@ from helpers.checks import (
     check_standardize,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from make_exercises import BEGIN, strip_solutions  # noqa: E402
+from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
 
-NOTEBOOK = ROOT / "notebooks" / "04_normal_distribution.ipynb"
+NOTEBOOK = "04_normal_distribution.ipynb"
 CHECKS = {
     "standardize": check_standardize,
     "fraction_within": check_fraction_within,
@@ -32,37 +27,8 @@ CHECKS = {
     "sample_normal": check_sample_normal,
 }
 
-
-def _stub(*args: Any) -> Any:
-    raise NotImplementedError()
-
-
-def _exercise_functions(solved: bool) -> dict[str, Callable[..., Any]]:
-    """The exercise functions defined in the notebook: with their solutions, or as `make exercises` stubs them."""
-    namespace: dict[str, Any] = {"np": np, "torch": torch}
-    for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and BEGIN in source:
-            exec(source if solved else strip_solutions(source)[0], namespace)
-    return {name: namespace[name] for name in CHECKS}
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_solutions_are_correct(name: str) -> None:
-    verdict = CHECKS[name](_exercise_functions(solved=True)[name])
-    assert verdict.status == "correct", str(verdict)
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_stubs_are_not_attempted(name: str) -> None:
-    assert CHECKS[name](_exercise_functions(solved=False)[name]).status == "not attempted"
-    assert CHECKS[name](_stub).status == "not attempted"
-
-
-def _wrong(check: Callable[..., Any], answer: Callable[..., Any], mistake: str) -> None:
-    verdict = check(answer)
-    assert (verdict.status, verdict.mistake) == ("wrong", mistake), str(verdict)
-    assert verdict.message and verdict.hint
+test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS)
+test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS)
 
 
 def _minus_in_place(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
@@ -83,7 +49,7 @@ def _minus_in_place(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
     (lambda x, mu, sigma: (x - mu) / sigma + 1, "wrong_value"),
 ])
 def test_standardize_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_standardize, answer, mistake)
+    assert_mistake(check_standardize, answer, mistake)
 
 
 def test_standardize_accepts_other_correct_forms() -> None:
@@ -104,7 +70,7 @@ def test_standardize_accepts_other_correct_forms() -> None:
     (lambda s, mu, sigma, k: 0.68, "wrong_value"),
 ])
 def test_fraction_within_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_fraction_within, answer, mistake)
+    assert_mistake(check_fraction_within, answer, mistake)
 
 
 def test_fraction_within_accepts_strict_inequalities_and_tensors() -> None:
@@ -125,7 +91,7 @@ def test_fraction_within_accepts_strict_inequalities_and_tensors() -> None:
     (lambda x, mu, s: np.full_like(x, np.nan), "nan"),
 ])
 def test_gaussian_log_density_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_gaussian_log_density, answer, mistake)
+    assert_mistake(check_gaussian_log_density, answer, mistake)
 
 
 def test_gaussian_log_density_accepts_log_of_density() -> None:
@@ -150,7 +116,7 @@ def _eps(mu: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
     (lambda mu, lv, n, g: 2 * mu + torch.exp(0.5 * lv) * _eps(mu, n, g), "wrong_distribution"),
 ])
 def test_sample_normal_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_sample_normal, answer, mistake)
+    assert_mistake(check_sample_normal, answer, mistake)
 
 
 def test_sample_normal_accepts_other_noise() -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,43 +11,13 @@ import torch
 
 from helpers.checks import check_reparameterize, check_score_function_gradient
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_vae_reparameterization.ipynb"
+from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
+
+NOTEBOOK = "05_vae_reparameterization.ipynb"
 CHECKS = {"reparameterize": check_reparameterize, "score_function_gradient": check_score_function_gradient}
 
-
-def _stub(*args: Any) -> Any:
-    raise NotImplementedError()
-
-
-def _exercise_functions(solved: bool) -> dict[str, Callable[..., Any]]:
-    """The exercise functions defined in the notebook: with their solutions, or as `make exercises` stubs them."""
-    namespace: dict[str, Any] = {"np": np, "torch": torch}
-    for cell in json.loads(NOTEBOOK.read_text())["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
-            if not solved:
-                source = re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
-                                r"\1raise NotImplementedError()", source, flags=re.S)
-            exec(source, namespace)
-    return {name: namespace[name] for name in CHECKS}
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_solutions_are_correct(name: str) -> None:
-    verdict = CHECKS[name](_exercise_functions(solved=True)[name])
-    assert verdict.status == "correct", str(verdict)
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_stubs_are_not_attempted(name: str) -> None:
-    assert CHECKS[name](_exercise_functions(solved=False)[name]).status == "not attempted"
-    assert CHECKS[name](_stub).status == "not attempted"
-
-
-def _wrong(check: Callable[..., Any], answer: Callable[..., Any], mistake: str) -> None:
-    verdict = check(answer)
-    assert (verdict.status, verdict.mistake) == ("wrong", mistake), str(verdict)
-    assert verdict.message and verdict.hint
+test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS)
+test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS)
 
 
 def _sigma(lv: torch.Tensor) -> torch.Tensor:
@@ -78,7 +45,7 @@ def _sigma(lv: torch.Tensor) -> torch.Tensor:
     (lambda mu, lv: None, "returned_none"),
 ])
 def test_reparameterize_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_reparameterize, answer, mistake)
+    assert_mistake(check_reparameterize, answer, mistake)
 
 
 def test_reparameterize_accepts_other_correct_forms_and_keeps_the_random_state() -> None:
@@ -109,7 +76,7 @@ def _score(f: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, mu: float
     (lambda f, z, mu, s: None, "returned_none"),
 ])
 def test_score_function_gradient_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_score_function_gradient, answer, mistake)
+    assert_mistake(check_score_function_gradient, answer, mistake)
 
 
 def test_score_function_gradient_accepts_floats_and_numpy() -> None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -16,44 +12,14 @@ import torch.nn.functional as F
 from helpers.checks import check_beta_vae_loss, check_effective_beta, check_kl_closed_form
 from helpers.losses import kl_divergence, vae_loss
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_kl_divergence.ipynb"
+from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
+
+NOTEBOOK = "06_kl_divergence.ipynb"
 CHECKS = {"kl_closed_form": check_kl_closed_form, "beta_vae_loss": check_beta_vae_loss,
           "effective_beta": check_effective_beta}
 
-
-def _stub(*args: Any) -> Any:
-    raise NotImplementedError()
-
-
-def _exercise_functions(solved: bool) -> dict[str, Callable[..., Any]]:
-    """The exercise functions defined in the notebook: with their solutions, or as `make exercises` stubs them."""
-    namespace: dict[str, Any] = {"np": np, "torch": torch, "F": F}
-    for cell in json.loads(NOTEBOOK.read_text())["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and "### BEGIN SOLUTION" in source:
-            if not solved:
-                source = re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
-                                r"\1raise NotImplementedError()", source, flags=re.S)
-            exec(source, namespace)
-    return {name: namespace[name] for name in CHECKS}
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_solutions_are_correct(name: str) -> None:
-    verdict = CHECKS[name](_exercise_functions(solved=True)[name])
-    assert verdict.status == "correct", str(verdict)
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_stubs_are_not_attempted(name: str) -> None:
-    assert CHECKS[name](_exercise_functions(solved=False)[name]).status == "not attempted"
-    assert CHECKS[name](_stub).status == "not attempted"
-
-
-def _wrong(check: Callable[..., Any], answer: Callable[..., Any], mistake: str) -> None:
-    verdict = check(answer)
-    assert (verdict.status, verdict.mistake) == ("wrong", mistake), str(verdict)
-    assert verdict.message and verdict.hint
+test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS)
+test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS)
 
 
 def _terms(mu: torch.Tensor, lv: torch.Tensor) -> torch.Tensor:
@@ -79,7 +45,7 @@ def _terms(mu: torch.Tensor, lv: torch.Tensor) -> torch.Tensor:
     (lambda mu, lv: None, "returned_none"),
 ])
 def test_kl_closed_form_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_kl_closed_form, answer, mistake)
+    assert_mistake(check_kl_closed_form, answer, mistake)
 
 
 def test_kl_closed_form_accepts_the_helper_and_torch_distributions() -> None:
@@ -111,7 +77,7 @@ def _kl(mu: torch.Tensor, lv: torch.Tensor) -> torch.Tensor:
     (lambda x, xh, mu, lv, b: (_bce(x, xh).sum(1) + b * _kl(mu, lv)).mean() + 1, "wrong_value"),
 ])
 def test_beta_vae_loss_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_beta_vae_loss, answer, mistake)
+    assert_mistake(check_beta_vae_loss, answer, mistake)
 
 
 def test_beta_vae_loss_accepts_the_helper_and_reduction_sum() -> None:
@@ -131,7 +97,7 @@ def test_beta_vae_loss_accepts_the_helper_and_reduction_sum() -> None:
     (lambda w, k, n: None, "returned_none"),
 ])
 def test_effective_beta_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_effective_beta, answer, mistake)
+    assert_mistake(check_effective_beta, answer, mistake)
 
 
 def test_effective_beta_accepts_tensors() -> None:
