@@ -36,7 +36,7 @@ ATTRIBUTES: tuple[str, ...] = tuple(ATTRIBUTE_RANGES)
 PIXEL_SIGMA = 0.05
 """The faces VAE's Gaussian pixel noise σ (on the [0, 1] scale): ``recon="mse"`` with ``β = 2σ² = 0.005``."""
 FACES_LATENT_DIM = 32
-FACES_CHANNELS = (16, 32, 64)
+FACES_CHANNELS = (32, 64, 128)
 FACES_LEARNING_RATE = 2e-3
 
 
