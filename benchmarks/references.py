@@ -4,15 +4,16 @@
   with the course's interface added so that ``helpers.train.fit`` can train it too: ``variational = True`` and
   ``forward(x) -> (x_hat, z_mean, z_log_var)`` with ``x_hat`` shaped like ``x``.
 * :class:`BookConvVAE` is the book-style convolutional VAE (the Fashion-MNIST VAE of *Generative Deep Learning*):
-  the 28×28 images padded to 32×32, three stride-2 convolutions of 32, 64 and 128 channels, a dense bottleneck, a
-  dense layer back to 128×4×4 and three mirrored stride-2 transposed convolutions, then a 3×3 convolution with a
-  sigmoid; the output is cropped back to 28×28 so its loss is in nats per 28×28 image like every other model here.
+  the 28×28 images padded to 32×32, three stride-2 convolutions of 32, 64 and 128 channels, dense layers to the
+  code, a dense layer back to 128×4×4 and three mirrored stride-2 transposed convolutions, then a 3×3 convolution
+  with a sigmoid; the output is cropped back to 28×28 so its loss is in nats per 28×28 image like every other model.
 * :class:`DenseBottleneckVAE` is not a comparator but a proposal: ``helpers.models.ConvVAE`` with a hidden dense
-  layer on each side of the code (keras.io's layout), measured beside the course's model.
+  layer on each side of the code (the keras.io VAE example has one on the encoder side), measured beside the
+  course's model.
 * :func:`train_reference` is the tutorial training loop: a ``DataLoader`` with a ``ToTensor`` transform over a
   torchvision-style data set of PIL images, Adam, binary cross-entropy summed over pixels plus the KL divergence.
 
-Both models sample z in training *and* evaluation, so the test loss is a negative ELBO.
+All models sample z in training *and* evaluation, so the test loss is a negative ELBO.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import ToTensor
 
 from helpers.models import ConvVAE
+
 
 def _sample(z_mean: Tensor, z_log_var: Tensor) -> Tensor:
     std = torch.exp(0.5 * z_log_var)
@@ -159,18 +161,19 @@ def train_reference(
     model: nn.Module, train_set: Dataset, test_set: Dataset, *, epochs: int = 3, batch_size: int = 128,
     lr: float = 1e-3, seed: int = 0, on_batch: Callable[[], object] | None = None,
 ) -> dict[str, list[float]]:
-    """Train the tutorial way; return ``{"train_total", "test_total", "seconds"}`` per epoch (nats per image).
+    """Train the tutorial way; return ``{"train_total", "test_total", "seconds", "cpu_seconds"}`` per epoch.
 
-    ``seconds`` is the training time of each epoch, the test evaluation excluded. ``on_batch()`` is called after
-    every training step (a progress bar's ``update``).
+    Losses are in nats per image. ``seconds`` is the wall-clock training time of each epoch, ``cpu_seconds`` the
+    CPU time this process spent on it (all threads), the test evaluation excluded from both. ``on_batch()`` is
+    called after every training step (a progress bar's ``update``).
     """
     torch.manual_seed(seed)
     train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)
     test_loader = DataLoader(test_set, batch_size=batch_size, shuffle=False)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history: dict[str, list[float]] = {"train_total": [], "test_total": [], "seconds": []}
+    history: dict[str, list[float]] = {"train_total": [], "test_total": [], "seconds": [], "cpu_seconds": []}
     for _ in range(epochs):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         model.train()
         train_loss = 0.0
         for x, _ in train_loader:
@@ -183,6 +186,7 @@ def train_reference(
             if on_batch is not None:
                 on_batch()
         history["seconds"].append(time.perf_counter() - start)
+        history["cpu_seconds"].append(time.process_time() - cpu_start)
         history["train_total"].append(train_loss / len(train_set))
         history["test_total"].append(_test_loss(model, test_loader))
     return history

@@ -14,8 +14,8 @@ throughput (FLOPs of one training step counted by ``torch.utils.flop_counter.Flo
 this machine's fp32 matrix-multiply rate, measured in the same run. It also tabulates the notebooks' run times
 from ``build/timings.json`` (``make run``) and ``build/fast/timings.json`` (``make run RUN_ARGS="--fast --build
 build/fast"``). Results: ``results.json`` and ``results.md`` in the output folder, and the tables in
-``benchmarks/README.md`` between its markers (a full run of everything only; ``--quick`` and ``--only`` write to
-``build/benchmarks``).
+``benchmarks/README.md`` between its markers (only a full run of everything into the default folder; ``--quick``
+and ``--only`` write to ``build/benchmarks``).
 
     python benchmarks/run.py                     # everything, 3 epochs (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick             # a smoke test on a small slice, into build/benchmarks
@@ -156,15 +156,18 @@ def train_one(name: str, data: tuple[Tensor, Tensor, Tensor, Tensor], epochs: in
         with tqdm(total=epochs * n_batches, desc=name, unit="batch", mininterval=0.5) as bar:
             history = train_reference(model, PILImages(x_train, y_train), PILImages(x_test, y_test), epochs=epochs,
                                       batch_size=BATCH_SIZE, lr=spec.lr, seed=seed, on_batch=bar.update)
-        train_seconds = history["seconds"]
+        train_seconds, cpu_seconds = history["seconds"], history["cpu_seconds"]
         eval_seconds = None
     else:
+        cpu_start = time.process_time()
         history = fit(model, x_train, x_test, epochs=epochs, batch_size=BATCH_SIZE, lr=spec.lr, seed=seed, desc=name)
+        fit_cpu = time.process_time() - cpu_start
         # fit's seconds include one test evaluation per epoch: time one more and subtract it.
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         evaluate(model, x_test)
-        eval_seconds = time.perf_counter() - start
+        eval_seconds, eval_cpu = time.perf_counter() - start, time.process_time() - cpu_start
         train_seconds = [max(s - eval_seconds, 1e-9) for s in history["seconds"]]
+        cpu_seconds = [max(fit_cpu / epochs - eval_cpu, 1e-9)] * epochs  # fit reports no CPU time per epoch
     total_seconds = sum(train_seconds)
     samples_per_second = len(x_train) * epochs / total_seconds
     flops_per_second = step_flops / BATCH_SIZE * samples_per_second
@@ -178,6 +181,7 @@ def train_one(name: str, data: tuple[Tensor, Tensor, Tensor, Tensor], epochs: in
         "train_loss": history["train_total"],
         "test_loss": history["test_total"],
         "seconds_per_epoch": train_seconds,
+        "cpu_seconds_per_epoch": cpu_seconds,
         "eval_seconds": eval_seconds,
         "samples_per_second_per_epoch": [len(x_train) / s for s in train_seconds],
         "samples_per_second": samples_per_second,
@@ -215,7 +219,8 @@ def verdicts(runs: Mapping[str, dict[str, Any]]) -> list[str]:
         loss_gap = fit_run["test_loss"][-1] - ref["test_loss"][-1]
         met = speedup >= 2.5 and loss_gap <= LOSS_TOLERANCE
         lines.append(
-            f"MLP VAE: fit runs at {speedup:.1f}× the samples per second of the DataLoader reference (target ≥ 2.5×), "
+            f"MLP VAE: fit runs at {speedup:.1f}× the samples per second of the DataLoader reference "
+            f"(target ≥ 2.5×), "
             f"final test loss {fit_run['test_loss'][-1]:.1f} vs {ref['test_loss'][-1]:.1f} nats "
             f"(target: equal within {LOSS_TOLERANCE} or better): {'met' if met else 'NOT met'}."
         )
@@ -362,20 +367,23 @@ def results_markdown(result: dict[str, Any]) -> str:
         f"{result['epochs']} epochs. fp32 matmul rate ({result['matmul_size']}×{result['matmul_size']}): "
         f"{peak['start'] / 1e9:.0f} GFLOP/s at the start, {peak['end'] / 1e9:.0f} at the end.",
         "",
-        "| run | params | s / epoch | samples / s | test loss after each epoch (nats) | s to target | "
-        "GFLOP / step | GFLOP/s | of matmul rate |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| run | params | s / epoch (fastest) | CPU s / epoch | samples / s | test loss after each epoch (nats) | "
+        "s to target | GFLOP / step | GFLOP/s | of matmul rate |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for name, r in result["runs"].items():
         losses = " → ".join(f"{v:.1f}" for v in r["test_loss"])
         target = r.get("seconds_to_target")
         target_text = "not reached" if "target_loss" in r and target is None else _fmt(target, 0)
         lines.append(
-            f"| `{name}`: {r['label']} | {r['parameters']:,} | {_fmt(sum(r['seconds_per_epoch']) / r['epochs'])} | "
+            f"| `{name}`: {r['label']} | {r['parameters']:,} | {_fmt(sum(r['seconds_per_epoch']) / r['epochs'])} "
+            f"({_fmt(min(r['seconds_per_epoch']))}) | {_fmt(sum(r['cpu_seconds_per_epoch']) / r['epochs'])} | "
             f"{_fmt(r['samples_per_second'], 0)} | {losses} | {target_text} | {r['flop_per_step'] / 1e9:.3f} | "
             f"{r['flop_per_second'] / 1e9:.1f} | {100 * r['fraction_of_matmul_rate']:.0f} % |"
         )
-    lines += ["", "Seconds are training time (the test evaluation after each epoch excluded); \"s to target\": "
+    lines += ["", "Seconds are training time (the test evaluation after each epoch excluded), the mean over the "
+              "epochs and the fastest epoch (far apart: other jobs disturbed the run); CPU seconds count all threads "
+              "of this process (with t threads on a quiet machine, about t × the seconds). \"s to target\": "
               f"training seconds until the test loss first reaches the matching reference's final test loss "
               f"(up to {LOSS_TOLERANCE} nats).", ""]
     lines += [f"- {line}" for line in result["verdicts"]]
@@ -421,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     complete = not args.quick and not args.only
     out = args.out or (DEFAULT_OUT if complete else SCRATCH_OUT)
+    writes_readme = complete and args.out is None
     selected = [name for name in RUNS if not args.only or name in args.only]
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -438,6 +447,10 @@ def main(argv: list[str] | None = None) -> int:
               f"Install it with `sudo apt-get install dataset-fashion-mnist`, or run once online.", file=sys.stderr)
         return 0
 
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if busy > (os.cpu_count() or 1) / 2:
+        print(f"note: the load average is {busy:.1f} on {os.cpu_count()} cores: other jobs are running and the "
+              f"timings will be slower and noisier than on a quiet machine", file=sys.stderr)
     matmul = (1024, 0.3) if args.quick else (MATMUL_SIZE, 2.0)
     print(f"fp32 matmul rate ({matmul[0]}×{matmul[0]}) ...", flush=True)
     load_start = load_average()
@@ -461,10 +474,10 @@ def main(argv: list[str] | None = None) -> int:
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     results_md = results_markdown(result)
     (out / "results.md").write_text(results_md, encoding="utf-8")
-    if complete:
+    if writes_readme:
         update_readme(results_md, notebooks_md)
     print("\n" + results_md)
-    print(f"results written to {out}" + (f" and {README}" if complete else ""))
+    print(f"results written to {out}" + (f" and {README}" if writes_readme else ""))
     return 0
 
 

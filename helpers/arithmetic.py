@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from .config import DATA_DIR, pick
 from .data import DataError
-from .data import _server_answers as server_answers  # TODO: public in helpers.data (asked for)
+from .data import server_answers  # the 2-second online check of helpers.data
 from .faces import ATTRIBUTE_RANGES, make_faces
 from .models import ConvVAE, decode_codes
 from .train import History, fit_cached
@@ -68,8 +68,8 @@ def faces_vae(recon: str = "mse", *, progress: bool = True) -> tuple[ConvVAE, Hi
 
     ``recon="mse"`` is a Gaussian likelihood with pixel noise ``PIXEL_SIGMA`` (β = :func:`gaussian_beta`), the
     default; ``recon="bce"`` a Bernoulli likelihood (β = 1). Channels ``FACES_CHANNELS``, Adam with learning rate
-    ``FACES_LEARNING_RATE``, batches of 64, 12 epochs (3 in fast mode). About 2 minutes on a 2-core laptop CPU in full mode,
-    a second from the checkpoint cache.
+    ``FACES_LEARNING_RATE``, batches of 64, 12 epochs (3 in fast mode). About a minute on an idle
+    2-core laptop CPU in full mode, a second from the checkpoint cache.
     """
     if recon not in ("mse", "bce"):
         raise ValueError(f"recon must be 'mse' (Gaussian) or 'bce' (Bernoulli), got {recon!r}")
@@ -135,8 +135,8 @@ def attribute_loss(model: nn.Module, batch: tuple[Tensor, ...]) -> Mapping[str, 
 def attribute_regressor(progress: bool = True) -> AttributeRegressor:
     """The attribute regressor, trained on :func:`faces_data` with :func:`attribute_loss` (and then cached).
 
-    Adam (learning rate 2·10⁻³, batches of 64), 6 epochs; about a minute on a 2-core laptop CPU in full mode
-    (10,000 faces), 10 s in fast mode (2,000). Its history is in ``model.history``.
+    Adam (learning rate 2·10⁻³, batches of 64), 6 epochs; about 15 s on an idle 2-core laptop CPU in full
+    mode (10,000 faces), a few seconds in fast mode (2,000). Its history is in ``model.history``.
     """
     x_train, a_train, x_test, a_test = faces_data()
     model = AttributeRegressor(a_train.mean(0), a_train.std(0))

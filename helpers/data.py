@@ -41,7 +41,7 @@ ONLINE_CHECK_TIMEOUT_S: float = 2.0
 """How long the check for the download server may take before the download counts as offline."""
 
 __all__ = ["DataError", "download_with_torchvision", "draw_ellipses", "load_fashion_mnist", "load_mnist",
-           "make_ellipses", "make_faces", "read_idx"]
+           "make_ellipses", "make_faces", "read_idx", "server_answers"]
 
 _FULL_SIZES = {"train": 60_000, "test": 10_000}
 _FILE_PREFIX = {"train": "train", "test": "t10k"}
@@ -81,7 +81,7 @@ def download_with_torchvision(dataset: str) -> str | None:
 
     dataset_class = getattr(torchvision.datasets, dataset)
     url = urlparse(dataset_class.mirrors[0])
-    if not _server_answers(url.hostname or "", url.port or (443 if url.scheme == "https" else 80)):
+    if not server_answers(url.hostname or "", url.port or (443 if url.scheme == "https" else 80)):
         return "the download server did not answer: offline?"
     try:
         with (
@@ -241,7 +241,7 @@ def _nothing_found_message(dataset: str, split: str, cache_dir: Path, download_f
     )
 
 
-def _server_answers(host: str, port: int) -> bool:
+def server_answers(host: str, port: int) -> bool:
     """Whether a TCP connection to ``host:port`` opens within ``ONLINE_CHECK_TIMEOUT_S`` (name lookup included)."""
     answered: list[bool] = []
 

@@ -125,7 +125,7 @@ def test_quick_run_writes_json_and_markdown(tmp_path, monkeypatch):
     result = json.loads((tmp_path / "results.json").read_text())
     assert set(result["runs"]) == set(run.RUNS)
     for record in result["runs"].values():
-        assert len(record["test_loss"]) == len(record["seconds_per_epoch"]) == 2
+        assert len(record["test_loss"]) == len(record["seconds_per_epoch"]) == len(record["cpu_seconds_per_epoch"]) == 2
         assert record["samples_per_second"] > 0 and 0 < record["fraction_of_matmul_rate"]
     assert result["runs"]["conv-course-z2"]["target_run"] == "conv-reference"
     assert result["machine"]["cores"] >= 1 and result["n_train"] == 128

@@ -206,8 +206,8 @@ def test_offline_with_nothing_says_what_to_install(sources):
 def test_server_check_is_quick_and_local():
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
-        assert data._server_answers("127.0.0.1", port)
-    assert not data._server_answers("127.0.0.1", port)  # closed now: refused at once
+        assert data.server_answers("127.0.0.1", port)
+    assert not data.server_answers("127.0.0.1", port)  # closed now: refused at once
 
 
 def test_server_check_gives_up_on_a_hanging_name_lookup(monkeypatch):
@@ -220,7 +220,7 @@ def test_server_check_gives_up_on_a_hanging_name_lookup(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", hanging_lookup)
     monkeypatch.setattr(data, "ONLINE_CHECK_TIMEOUT_S", 0.2)
     start = time.perf_counter()
-    assert not data._server_answers("hangs.example", 443)
+    assert not data.server_answers("hangs.example", 443)
     assert time.perf_counter() - start < 1
     release.set()
 

@@ -62,7 +62,8 @@ def _diagnose(result: np.ndarray, expected: Any, candidates: Candidates, case: s
                       "NaN comes from arccos of a number outside [−1, 1], or from 0/0.")
     described = (describe(result, expected) if describe else
                  f"expected {np.round(expected, 3).tolist()}, got {np.round(result, 3).tolist()}")
-    raise Mistake("wrong_value", f"for {case} {described}.", "Compare your code with the formula above it, term by term.")
+    raise Mistake("wrong_value", f"for {case} {described}.",
+                  "Compare your code with the formula above it, term by term.")
 
 
 def _image_differences(alphas: torch.Tensor) -> Callable[[np.ndarray, np.ndarray], str]:
@@ -153,7 +154,8 @@ def check_morph(morph: Callable[..., Any]) -> Verdict:
             ("pixel_space", (1 - weights) * x_a + weights * x_b,
              "you blended the *images* x_A and x_B pixel by pixel: that is a cross-fade, not a morph.",
              "Interpolate the *codes* z_A and z_B, then decode every interpolated code."),
-            ("blended_decoded", (1 - weights) * decode_codes(model, z_a[None]) + weights * decode_codes(model, z_b[None]),
+            ("blended_decoded",
+             (1 - weights) * decode_codes(model, z_a[None]) + weights * decode_codes(model, z_b[None]),
              "you blended the two decoded images: still a cross-fade in pixel space.",
              "Interpolate the codes first and decode each interpolated code: the decoder is not linear."),
             ("returned_codes", interpolate(z_a, z_b, alphas), "you returned the interpolated codes, not images.",
