@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,46 +14,14 @@ import helpers
 from helpers.arithmetic import interpolate
 from helpers.checks import check_attribute_vector, check_morph, check_slerp
 from helpers.models import decode_codes, encode_means
+from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from make_exercises import BEGIN, strip_solutions  # noqa: E402
-
-NOTEBOOK = ROOT / "notebooks" / "07_latent_arithmetic_morphing.ipynb"
+NOTEBOOK = "07_latent_arithmetic_morphing.ipynb"
 CHECKS = {"attribute_vector": check_attribute_vector, "morph": check_morph, "slerp": check_slerp}
+NAMESPACE = {"helpers": helpers, "encode_means": encode_means, "decode_codes": decode_codes}
 
-
-def _stub(*args: Any) -> Any:
-    raise NotImplementedError()
-
-
-def _exercise_functions(solved: bool) -> dict[str, Callable[..., Any]]:
-    """The exercise functions defined in the notebook: with their solutions, or as `make exercises` stubs them."""
-    namespace: dict[str, Any] = {"np": np, "torch": torch, "helpers": helpers, "encode_means": encode_means,
-                                 "decode_codes": decode_codes}
-    for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and BEGIN in source:
-            exec(source if solved else strip_solutions(source)[0], namespace)
-    return {name: namespace[name] for name in CHECKS}
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_solutions_are_correct(name: str) -> None:
-    verdict = CHECKS[name](_exercise_functions(solved=True)[name])
-    assert verdict.status == "correct", str(verdict)
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_notebook_stubs_are_not_attempted(name: str) -> None:
-    assert CHECKS[name](_exercise_functions(solved=False)[name]).status == "not attempted"
-    assert CHECKS[name](_stub).status == "not attempted"
-
-
-def _wrong(check: Callable[..., Any], answer: Callable[..., Any], mistake: str) -> None:
-    verdict = check(answer)
-    assert (verdict.status, verdict.mistake) == ("wrong", mistake), str(verdict)
-    assert verdict.message and verdict.hint
+test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS, NAMESPACE)
+test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS, NAMESPACE)
 
 
 # --- attribute_vector -------------------------------------------------------------------------------------------------
@@ -86,7 +51,7 @@ def _subtract_in_place(codes: torch.Tensor, has: torch.Tensor) -> torch.Tensor:
     (lambda c, h: c[h].mean(0) - c[not h].mean(0), "raised"),
 ])
 def test_attribute_vector_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_attribute_vector, answer, mistake)
+    assert_mistake(check_attribute_vector, answer, mistake)
 
 
 def test_attribute_vector_accepts_other_correct_forms() -> None:
@@ -137,7 +102,7 @@ def _loop(model, x_a, x_b, alphas):
     (lambda m, x_a, x_b, alphas: None, "returned_none"),
 ])
 def test_morph_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_morph, answer, mistake)
+    assert_mistake(check_morph, answer, mistake)
 
 
 def test_morph_accepts_a_loop_over_alphas() -> None:
@@ -195,7 +160,7 @@ def _loop_slerp(z_a, z_b, alphas):
     (lambda z_a, z_b, alphas: None, "returned_none"),
 ])
 def test_slerp_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    _wrong(check_slerp, answer, mistake)
+    assert_mistake(check_slerp, answer, mistake)
 
 
 def test_slerp_accepts_a_loop_in_plain_python() -> None:

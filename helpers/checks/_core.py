@@ -98,10 +98,11 @@ def match_mistake(result: np.ndarray, candidates: Candidates, rtol: float = 1e-5
 
 
 def diagnose(
-    result: np.ndarray, expected: Any, candidates: Candidates, case: str, *,
+    result: np.ndarray, expected: Any, candidates: Candidates, case: str,
     shape_hint: str = "Return one value per element of the input, or one number where one number is asked for.",
+    describe: Callable[[np.ndarray, np.ndarray], str] | None = None, *,
     nan_hint: str = "NaN comes from a square root or a log of a negative number, or from 0/0.",
-    describe: Callable[[np.ndarray, np.ndarray], str] | None = None, rtol: float = 1e-5, atol: float = 1e-7,
+    rtol: float = 1e-5, atol: float = 1e-7,
 ) -> None:
     """Return if ``result`` is right; otherwise raise the first mistake it matches, or a generic one.
 

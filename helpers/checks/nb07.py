@@ -7,6 +7,7 @@ result with the right answer and, when it is wrong, with the answers the usual m
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,55 +16,12 @@ import torch
 from ..arithmetic import interpolate
 from ..arithmetic import slerp as right_slerp
 from ..models import ConvVAE, decode_codes, encode_means
-from ._core import Mistake, Verdict, run_check
+from ._core import Candidates, Mistake, Verdict, as_numbers, diagnose, run_check, same
 
 __all__ = ["check_attribute_vector", "check_morph", "check_slerp"]
 
-Candidates = list[tuple[str, Any, str, str]]
-"""(mistake id, the value that mistake gives, message, hint) for each mistake a check recognizes."""
-
-
-def _numbers(value: Any, name: str) -> np.ndarray:
-    """The student's result as a float array; ``None`` or a non-number is a mistake of its own."""
-    if value is None:
-        raise Mistake("returned_none", f"`{name}` returned None.", "Did you forget the `return` statement?")
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().double().numpy()
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise Mistake("not_a_number", f"`{name}` returned a {type(value).__name__}, not numbers.",
-                      "Return a tensor of numbers.") from None
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether two results agree (same shape, same numbers up to rounding; NaN never agrees)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-4, atol=1e-6))
-
-
-def _diagnose(result: np.ndarray, expected: Any, candidates: Candidates, case: str, shape_hint: str,
-              describe: Callable[[np.ndarray, np.ndarray], str] | None = None) -> None:
-    """Return if ``result`` is right; otherwise raise the first mistake it matches, or a generic one.
-
-    ``describe(result, expected)`` words a wrong value (default: both printed, for small results).
-    """
-    if _same(result, expected):
-        return
-    for mistake_id, value, message, hint in candidates:
-        if _same(result, value):
-            raise Mistake(mistake_id, message, hint)
-    expected = np.asarray(expected, dtype=float)
-    if result.shape != expected.shape:
-        raise Mistake("wrong_shape", f"for {case} the result has shape {result.shape}, expected {expected.shape}.",
-                      shape_hint)
-    if np.isnan(result).any():
-        raise Mistake("nan", f"for {case} the result contains NaN.",
-                      "NaN comes from arccos of a number outside [−1, 1], or from 0/0.")
-    described = (describe(result, expected) if describe else
-                 f"expected {np.round(expected, 3).tolist()}, got {np.round(result, 3).tolist()}")
-    raise Mistake("wrong_value", f"for {case} {described}.",
-                  "Compare your code with the formula above it, term by term.")
+_TOLERANCE = {"rtol": 1e-4, "atol": 1e-6}
+_diagnose = partial(diagnose, nan_hint="NaN comes from arccos of a number outside [−1, 1], or from 0/0.", **_TOLERANCE)
 
 
 def _image_differences(alphas: torch.Tensor) -> Callable[[np.ndarray, np.ndarray], str]:
@@ -88,7 +46,7 @@ def check_attribute_vector(attribute_vector: Callable[..., Any]) -> Verdict:
         has[[1, 4, 5, 9, 12, 16, 18]] = True  # 7 with the attribute, 13 without: sums and means differ
         codes[has] += torch.tensor([2.0, 0.5, -1.0])
         given = codes.clone()
-        result = _numbers(attribute_vector(given, has.clone()), "attribute_vector")
+        result = as_numbers(attribute_vector(given, has.clone()), "attribute_vector")
         if not torch.equal(given, codes):
             raise Mistake("modified_input", "your function changed the tensor `codes` it was given.",
                           "Compute new tensors (`codes[has_attribute].mean(0)`) instead of changing `codes` in place.")
@@ -139,9 +97,9 @@ def check_morph(morph: Callable[..., Any]) -> Verdict:
         generator = torch.Generator().manual_seed(5)
         x_a, x_b = torch.rand(2, 1, 8, 8, generator=generator)
         alphas = torch.tensor([0.0, 0.2, 0.5, 0.7, 1.0])
-        result = _numbers(morph(model, x_a.clone(), x_b.clone(), alphas.clone()), "morph")
-        again = _numbers(morph(model, x_a.clone(), x_b.clone(), alphas.clone()), "morph")
-        if not _same(again, result):
+        result = as_numbers(morph(model, x_a.clone(), x_b.clone(), alphas.clone()), "morph")
+        again = as_numbers(morph(model, x_a.clone(), x_b.clone(), alphas.clone()), "morph")
+        if not same(again, result, **_TOLERANCE):
             raise Mistake("sampled_codes", "two calls with the same images gave different results: your codes are "
                           "random samples.", "Use the means z_mean of the encoder (as `encode_means` gives them), "
                           "not samples z = μ + σ·ε.")
@@ -178,7 +136,7 @@ def check_slerp(slerp: Callable[..., Any]) -> Verdict:
             (torch.tensor([1.0, 2.0, -0.5, 0.3]), torch.tensor([-2.0, 0.5, 1.0, 1.5]), "two codes of unequal length"),
         ]
         for z_a, z_b, case in cases:
-            result = _numbers(slerp(z_a.clone(), z_b.clone(), alphas.clone()), "slerp")
+            result = as_numbers(slerp(z_a.clone(), z_b.clone(), alphas.clone()), "slerp")
             expected = right_slerp(z_a, z_b, alphas)
             a, w = alphas[:, None], torch.arccos(torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm()))
             cosine = torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm())
