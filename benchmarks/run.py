@@ -17,7 +17,7 @@ build/fast"``). Results: ``results.json`` and ``results.md`` in the output folde
 ``benchmarks/README.md`` between its markers (only a full run of everything into the default folder; ``--quick``
 and ``--only`` write to ``build/benchmarks``).
 
-    python benchmarks/run.py                     # everything, 3 epochs (about 10 minutes on 2 cores)
+    python benchmarks/run.py                     # everything, 3 epochs (about 3 minutes on a quiet 2-core machine)
     python benchmarks/run.py --quick             # a smoke test on a small slice, into build/benchmarks
     python benchmarks/run.py --only mlp-fit      # one comparison (repeat --only for more), into build/benchmarks
     python benchmarks/run.py --only notebooks    # only refresh the notebooks' table in the README
@@ -360,7 +360,7 @@ def results_markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     peak = result["matmul_flop_per_second"]
     lines = [
-        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, torch {m['torch']} with {m['threads']} threads, "
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, torch {m['torch']} with {m['threads']} thread(s), "
         f"Python {m['python']}; glibc malloc: `{m['allocator']}`. Load average (1, 5, 15 min) at the start "
         f"{result['load_average']['start']}, at the end {result['load_average']['end']}. "
         f"{result['n_train']:,} training and {result['n_test']:,} test images, batch {BATCH_SIZE}, "
