@@ -7,9 +7,6 @@
   the 28×28 images padded to 32×32, three stride-2 convolutions of 32, 64 and 128 channels, dense layers to the
   code, a dense layer back to 128×4×4 and three mirrored stride-2 transposed convolutions, then a 3×3 convolution
   with a sigmoid; the output is cropped back to 28×28 so its loss is in nats per 28×28 image like every other model.
-* :class:`DenseBottleneckVAE` is not a comparator but a proposal: ``helpers.models.ConvVAE`` with a hidden dense
-  layer on each side of the code (the keras.io VAE example has one on the encoder side), measured beside the
-  course's model.
 * :func:`train_reference` is the tutorial training loop: a ``DataLoader`` with a ``ToTensor`` transform over a
   torchvision-style data set of PIL images, Adam, binary cross-entropy summed over pixels plus the KL divergence.
 
@@ -28,8 +25,6 @@ from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import ToTensor
-
-from helpers.models import ConvVAE
 
 
 def _sample(z_mean: Tensor, z_log_var: Tensor) -> Tensor:
@@ -101,24 +96,6 @@ class BookConvVAE(nn.Module):
         """``(x_hat, z_mean, z_log_var)``; z is sampled in training and evaluation."""
         z_mean, z_log_var = self.encode(x)
         return self.decode(_sample(z_mean, z_log_var)), z_mean, z_log_var
-
-
-class DenseBottleneckVAE(ConvVAE):
-    """``ConvVAE`` with a dense layer of ``hidden`` units (LeakyReLU) between the convolutions and the code, both ways.
-
-    Same interface and training as the course's model; the extra layers give a 2-D code a nonlinear map to and from
-    the 32×7×7 feature maps, where ``ConvVAE`` has one affine map each way.
-    """
-
-    def __init__(self, latent_dim: int = 2, hidden: int = 128) -> None:
-        super().__init__(latent_dim)
-        features = self.to_mean.in_features
-        self.encoder.extend([nn.Linear(features, hidden), nn.LeakyReLU(0.2)])
-        self.to_mean = nn.Linear(hidden, latent_dim)
-        self.to_log_var = nn.Linear(hidden, latent_dim)
-        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, features),
-                                     *list(self.decoder)[1:])
-        self.config["hidden"] = hidden
 
 
 def reference_loss(x_hat: Tensor, x: Tensor, z_mean: Tensor, z_log_var: Tensor) -> Tensor:

@@ -1,8 +1,11 @@
 """Convolutional autoencoder and VAE in the lecture's style.
 
-The encoder halves the image with stride-2 convolutions, a dense layer maps to the latent code; the decoder
-mirrors it with a dense layer and stride-2 transposed convolutions back to the image, with a sigmoid so that
-decoded images lie in [0, 1]. The same classes serve MNIST (1×28×28) and the faces (3×32×32 or larger).
+The encoder halves the image with stride-2 convolutions, then a hidden dense layer (128 units by default) and a
+dense layer map to the latent code; the decoder mirrors it with two dense layers and stride-2 transposed
+convolutions back to the image, with a sigmoid so that decoded images lie in [0, 1]. The hidden layers give a small
+code a nonlinear map to and from the feature maps: with them a 2-D VAE on Fashion-MNIST reaches in 3 epochs a test
+loss that it never reaches with one affine map each way (``benchmarks/README.md``). The same classes serve MNIST
+(1×28×28) and the faces (3×32×32 or larger).
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ def _activation(name: str) -> nn.Module:
 
 
 class _ConvCoder(nn.Module):
-    """Shared body: the convolutional encoder trunk and the mirrored decoder."""
+    """Shared body: the convolutional encoder trunk and the mirrored decoder.
+
+    ``hidden`` is the width of the dense layer between the feature maps and the code on each side (``None``: no
+    such layer, one affine map each way, as in the book's autoencoder).
+    """
 
     variational = False
 
@@ -39,12 +46,15 @@ class _ConvCoder(nn.Module):
         image_size: int = 28,
         channels: tuple[int, ...] = (16, 32),
         activation: str = "leaky_relu",
+        hidden: int | None = 128,
     ) -> None:
         super().__init__()
         channels = tuple(int(c) for c in channels)
         steps = 2 ** len(channels)
         if latent_dim < 1 or not channels:
             raise ValueError("latent_dim must be >= 1 and channels must name at least one layer")
+        if hidden is not None and hidden < 1:
+            raise ValueError(f"hidden must be None (no hidden dense layer) or >= 1, got {hidden}")
         if image_size % steps:
             raise ValueError(
                 f"image_size {image_size} must be divisible by 2**len(channels) = {steps} "
@@ -56,21 +66,29 @@ class _ConvCoder(nn.Module):
             "image_size": image_size,
             "channels": list(channels),
             "activation": activation,
+            "hidden": hidden,
         }
         self.latent_dim = latent_dim
         self.input_shape = (in_channels, image_size, image_size)
         side = image_size // steps
-        self._hidden_shape = (channels[-1], side, side)
-        hidden = channels[-1] * side * side
+        self._feature_shape = (channels[-1], side, side)
+        features = channels[-1] * side * side
+        self._code_input = features if hidden is None else hidden  # what the dense layer(s) to the code read
 
         layers: list[nn.Module] = []
         previous = in_channels
         for c in channels:
             layers += [nn.Conv2d(previous, c, 3, stride=2, padding=1), _activation(activation)]
             previous = c
-        self.encoder = nn.Sequential(*layers, nn.Flatten())
+        layers.append(nn.Flatten())
+        if hidden is not None:
+            layers += [nn.Linear(features, hidden), _activation(activation)]
+        self.encoder = nn.Sequential(*layers)
 
-        layers = [nn.Linear(latent_dim, hidden), _activation(activation), nn.Unflatten(1, self._hidden_shape)]
+        layers = [nn.Linear(latent_dim, self._code_input), _activation(activation)]
+        if hidden is not None:
+            layers += [nn.Linear(hidden, features), _activation(activation)]
+        layers.append(nn.Unflatten(1, self._feature_shape))
         outs = list(reversed(channels[:-1])) + [in_channels]
         previous = channels[-1]
         for i, c in enumerate(outs):
@@ -78,7 +96,6 @@ class _ConvCoder(nn.Module):
             layers.append(_activation(activation) if i < len(outs) - 1 else nn.Sigmoid())
             previous = c
         self.decoder = nn.Sequential(*layers)
-        self._hidden = hidden
 
     def _check_input(self, x: Tensor) -> None:
         if x.dim() != 4 or tuple(x.shape[1:]) != self.input_shape:
@@ -102,7 +119,7 @@ class ConvAutoencoder(_ConvCoder):
 
     def __init__(self, latent_dim: int = 2, **kwargs: Any) -> None:
         super().__init__(latent_dim, **kwargs)
-        self.to_code = nn.Linear(self._hidden, latent_dim)
+        self.to_code = nn.Linear(self._code_input, latent_dim)
 
     def encode(self, x: Tensor) -> Tensor:
         """Map images ``N×C×H×W`` to codes ``N×latent_dim``."""
@@ -122,8 +139,8 @@ class ConvVAE(_ConvCoder):
 
     def __init__(self, latent_dim: int = 2, **kwargs: Any) -> None:
         super().__init__(latent_dim, **kwargs)
-        self.to_mean = nn.Linear(self._hidden, latent_dim)
-        self.to_log_var = nn.Linear(self._hidden, latent_dim)
+        self.to_mean = nn.Linear(self._code_input, latent_dim)
+        self.to_log_var = nn.Linear(self._code_input, latent_dim)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Map images to the mean and log-variance of q(z|x), each ``N×latent_dim``."""

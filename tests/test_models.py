@@ -26,6 +26,18 @@ def test_faces_sized_model():
     assert x_hat.shape == (2, 3, 32, 32) and z_mean.shape == z_log_var.shape == (2, 16)
 
 
+@pytest.mark.parametrize("hidden", [None, 64])
+def test_hidden_dense_layer_is_optional(hidden):
+    model = ConvVAE(2, hidden=hidden)
+    dense = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    # to_mean, to_log_var and the decoder's first layer, plus one hidden layer on each side when asked for
+    assert len(dense) == (3 if hidden is None else 5)
+    assert model.to_mean.in_features == (32 * 7 * 7 if hidden is None else hidden)
+    assert model.config["hidden"] == hidden
+    x_hat, z_mean, _ = model(torch.rand(3, 1, 28, 28))
+    assert x_hat.shape == (3, 1, 28, 28) and z_mean.shape == (3, 2)
+
+
 def test_wrong_input_shape_names_expected_and_received():
     with pytest.raises(ValueError, match=r"N×1×28×28.*\(2, 1, 32, 32\)"):
         ConvAutoencoder(2)(torch.rand(2, 1, 32, 32))
@@ -38,6 +50,8 @@ def test_bad_configuration_is_refused():
         ConvVAE(2, image_size=30)
     with pytest.raises(ValueError, match="activation"):
         ConvVAE(2, activation="tanhh")
+    with pytest.raises(ValueError, match="hidden"):
+        ConvVAE(2, hidden=0)
 
 
 def test_reparameterize_is_mu_plus_sigma_eps_and_passes_gradients():
