@@ -218,11 +218,16 @@ def verdicts(runs: Mapping[str, dict[str, Any]]) -> list[str]:
         speedup = fit_run["speedup_samples_per_second"]
         loss_gap = fit_run["test_loss"][-1] - ref["test_loss"][-1]
         met = speedup >= 2.5 and loss_gap <= LOSS_TOLERANCE
+        # samples per second if a step did nothing but its matrix products, at this run's 2048×2048 matmul rate
+        peak = fit_run["flop_per_second"] / fit_run["fraction_of_matmul_rate"]
+        ceiling = peak / (fit_run["flop_per_step"] / BATCH_SIZE) / ref["samples_per_second"]
         lines.append(
             f"MLP VAE: fit runs at {speedup:.1f}× the samples per second of the DataLoader reference "
             f"(target ≥ 2.5×), "
             f"final test loss {fit_run['test_loss'][-1]:.1f} vs {ref['test_loss'][-1]:.1f} nats "
-            f"(target: equal within {LOSS_TOLERANCE} or better): {'met' if met else 'NOT met'}."
+            f"(target: equal within {LOSS_TOLERANCE} or better): {'met' if met else 'NOT met'}. "
+            f"Bound: the matrix products alone, at this run's matmul rate, allow at most {ceiling:.1f}× the "
+            f"reference, before any element-wise work, loss or optimizer step."
         )
     for name in ("conv-course-z2", "conv-nohidden-z2"):
         if {name, "conv-reference"} <= runs.keys():
