@@ -16,12 +16,13 @@ PYTEST_ARGS ?=
 LAB_ARGS ?=
 
 # glibc keeps freed memory instead of giving it back to the system after every batch (a third of CPU training time).
-run lab test bench: export GLIBC_TUNABLES = glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
+run run-fast lab test bench: export GLIBC_TUNABLES = glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
 
-.PHONY: help install run test lab clean exercises bench sync
+.PHONY: help install run run-fast test lab clean exercises bench sync
 
 help:
 	@echo "make run        run all notebooks into build/ (then open build/index.html)"
+	@echo "make run-fast   the same in fast mode (small data, few epochs) into build/fast/"
 	@echo "make test       pytest + the notebooks in fast mode (what CI runs)"
 	@echo "make lab        JupyterLab on notebooks/"
 	@echo "make exercises  regenerate notebooks/exercises/ from the solutions"
@@ -39,6 +40,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python scripts/run_course.py $(RUN_ARGS)
+
+run-fast: $(STAMP)
+	$(BIN)/python scripts/run_course.py --fast --build build/fast $(RUN_ARGS)
 
 # pytest's exit code 5 means "no tests collected" (e.g. PYTEST_ARGS deselected everything): not a failure.
 test: $(STAMP)

@@ -12,10 +12,10 @@ For each it records samples per second, seconds per epoch, the test negative ELB
 z sampled at evaluation too), the seconds to reach the matching reference's final test loss, and the arithmetic
 throughput (FLOPs of one training step counted by ``torch.utils.flop_counter.FlopCounterMode``) as a fraction of
 this machine's fp32 matrix-multiply rate, measured in the same run. It also tabulates the notebooks' run times
-from ``build/timings.json`` (``make run``) and ``build/fast/timings.json`` (``make run RUN_ARGS="--fast --build
-build/fast"``). Results: ``results.json`` and ``results.md`` in the output folder, and the tables in
-``benchmarks/README.md`` between its markers (only a full run of everything into the default folder; ``--quick``
-and ``--only`` write to ``build/benchmarks``).
+from ``build/timings.json`` (``make run``) and ``build/fast/timings.json`` (``make run-fast``). Results:
+``results.json`` and ``results.md`` in the output folder, and the tables in ``benchmarks/README.md`` between its
+markers (only a full run of everything into the default folder; ``--quick`` and ``--only`` write to
+``build/benchmarks``).
 
     python benchmarks/run.py                     # everything, 3 epochs (about 3 minutes on a quiet 2-core machine)
     python benchmarks/run.py --quick             # a smoke test on a small slice, into build/benchmarks
@@ -316,7 +316,7 @@ def notebooks_markdown(timings: dict[str, dict[str, dict[str, Any]]], names: lis
     if not timings:
         return (
             "No notebook timings yet. Produce them with `make run` (full mode, writes `build/timings.json`) and\n"
-            "`make run RUN_ARGS=\"--fast --build build/fast\"` (fast mode, `build/fast/timings.json`), then\n"
+            "`make run-fast` (fast mode, `build/fast/timings.json`), then\n"
             "`python benchmarks/run.py --only notebooks` to refresh this table.\n"
         )
 

@@ -68,7 +68,7 @@ def faces_vae(recon: str = "mse", *, progress: bool = True) -> tuple[ConvVAE, Hi
 
     ``recon="mse"`` is a Gaussian likelihood with pixel noise ``PIXEL_SIGMA`` (β = :func:`gaussian_beta`), the
     default; ``recon="bce"`` a Bernoulli likelihood (β = 1). Channels ``FACES_CHANNELS``, Adam with learning rate
-    ``FACES_LEARNING_RATE``, batches of 64, 12 epochs (3 in fast mode). About a minute on an idle
+    ``FACES_LEARNING_RATE``, batches of 64, 12 epochs (3 in fast mode). About 30 s on an idle
     2-core laptop CPU in full mode, a second from the checkpoint cache.
     """
     if recon not in ("mse", "bce"):
@@ -135,7 +135,7 @@ def attribute_loss(model: nn.Module, batch: tuple[Tensor, ...]) -> Mapping[str, 
 def attribute_regressor(progress: bool = True) -> AttributeRegressor:
     """The attribute regressor, trained on :func:`faces_data` with :func:`attribute_loss` (and then cached).
 
-    Adam (learning rate 2·10⁻³, batches of 64), 6 epochs; about 15 s on an idle 2-core laptop CPU in full
+    Adam (learning rate 2·10⁻³, batches of 64), 6 epochs; about 10 s on an idle 2-core laptop CPU in full
     mode (10,000 faces), a few seconds in fast mode (2,000). Its history is in ``model.history``.
     """
     x_train, a_train, x_test, a_test = faces_data()
