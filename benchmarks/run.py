@@ -6,7 +6,6 @@ On full Fashion-MNIST (60,000 training / 10,000 test images) it trains
 * ``mlp-fit``: the same model with ``helpers.train.fit`` (batches sliced from one tensor in memory);
 * ``conv-reference``: the book-style convolutional VAE (32/64/128 channels, latent 2) the tutorial way;
 * ``conv-course-z2`` and ``conv-course-z16``: ``helpers.models.ConvVAE`` as the notebooks train it (``helpers.zoo``);
-* ``conv-nohidden-z2``: the same model without its hidden dense layers (``hidden=None``), to show what they buy.
 
 For each it records samples per second, seconds per epoch, the test negative ELBO after each epoch (nats per image,
 z sampled at evaluation too), the seconds to reach the matching reference's final test loss, and the arithmetic
@@ -96,8 +95,6 @@ RUNS: dict[str, Run] = {
                           "conv-reference"),
     "conv-course-z16": Run("helpers.models.ConvVAE(16), fit, lr 3e-3", lambda: ConvVAE(16), "fit", LEARNING_RATE,
                            "conv-reference"),
-    "conv-nohidden-z2": Run("ConvVAE(2, hidden=None): no hidden dense layers, fit, lr 3e-3",
-                            lambda: ConvVAE(2, hidden=None), "fit", LEARNING_RATE, "conv-reference"),
 }
 
 
@@ -233,9 +230,6 @@ def verdicts(runs: Mapping[str, dict[str, Any]], peak: float) -> list[str]:
         )
     if {"conv-course-z2", "conv-reference"} <= runs.keys():
         lines.append(_conv_verdict("conv-course-z2", runs["conv-course-z2"], runs["conv-reference"]))
-    if {"conv-nohidden-z2", "conv-reference"} <= runs.keys():
-        lines.append("For comparison, " + _conv_verdict("conv-nohidden-z2", runs["conv-nohidden-z2"],
-                                                        runs["conv-reference"]))
     return lines
 
 

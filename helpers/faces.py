@@ -32,6 +32,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .config import pick
+
 ATTRIBUTE_RANGES: dict[str, tuple[float, float]] = {
     "smile": (-1.0, 1.0),
     "eye_open": (0.0, 1.0),
@@ -44,6 +46,9 @@ ATTRIBUTE_RANGES: dict[str, tuple[float, float]] = {
     "shift_y": (-1.5, 1.5),
 }
 """Range (low, high) of every attribute; ``glasses`` is sampled as 0 or 1 (values between fade them in)."""
+
+ATTRIBUTES: tuple[str, ...] = tuple(ATTRIBUTE_RANGES)
+"""The nine attributes, in the column order of :func:`attribute_matrix` (and of the attribute regressor's outputs)."""
 
 GLASSES_PROBABILITY = 0.3
 _CHUNK = 2048  # faces rendered at once (bounds the memory of the intermediate tensors)
@@ -126,6 +131,20 @@ def make_faces(
             raise ValueError(f"attribute {name!r} must be a number or have shape ({n},), got {tuple(value.shape)}")
         sampled[name] = value.expand(n).clone()
     return render_faces(sampled, size), sampled
+
+
+def attribute_matrix(attributes: dict[str, Tensor]) -> Tensor:
+    """The attributes of :func:`make_faces` as one float32 tensor ``N×9``, columns in the order of ``ATTRIBUTES``."""
+    return torch.stack([torch.as_tensor(attributes[name], dtype=torch.float32) for name in ATTRIBUTES], dim=1)
+
+
+def faces_data() -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The course's faces as ``(x_train, a_train, x_test, a_test)``: images ``N×3×32×32`` and attributes ``N×9``
+    (columns ``ATTRIBUTES``); 10,000 training and 2,000 test faces (2,000 and 500 in fast mode), the two sets drawn
+    with different seeds."""
+    x_train, a_train = make_faces(pick(10_000, 2_000), seed=0)
+    x_test, a_test = make_faces(pick(2_000, 500), seed=1)
+    return x_train, attribute_matrix(a_train), x_test, attribute_matrix(a_test)
 
 
 def _check_positive_int(value: int, name: str) -> None:

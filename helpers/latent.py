@@ -1,4 +1,4 @@
-"""Tools of the first notebook: PCA as a linear autoencoder, least-squares read-outs, R² and the recipe diagram.
+"""Tools of the first notebook: PCA as a linear autoencoder, least-squares read-outs and R².
 
 ``PCA`` keeps the best ``k``-dimensional *linear* code of a data set (the yardstick for a non-linear autoencoder);
 ``Readout`` fits targets such as the ellipse's semi-axes from latent codes by least squares; ``r_squared`` says
@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from torch import Tensor
 
 
@@ -100,48 +98,3 @@ def r_squared(y: Tensor, y_pred: Tensor) -> Tensor:
     residual = ((y - y_pred) ** 2).sum(0)
     total = ((y - y.mean(0)) ** 2).sum(0)
     return 1 - residual / total
-
-
-_RECIPE_BOXES = {  # name: (x, y, text, colour); data space left and right, latent space in the middle
-    "data": (0.9, 2.2, "data $x$\n(784 pixels)", "#dbe9f6"),
-    "encoder": (3.0, 2.2, "1 · encode\n$z = f(x)$", "#fde2c8"),
-    "codes": (5.2, 2.2, "codes $z$\n(2 numbers each)", "#e6dbf4"),
-    "density": (5.2, 0.7, "2 · model $p(z)$\nin latent space", "#e6dbf4"),
-    "sample": (7.4, 0.7, "3 · sample\n$z_{new} \\sim p(z)$", "#e6dbf4"),
-    "decoder": (9.6, 0.7, "4 · decode\n$x_{new} = g(z_{new})$", "#fde2c8"),
-    "new": (9.6, 2.2, "new data $x_{new}$", "#dbe9f6"),
-}
-_RECIPE_ARROWS = [("data", "encoder"), ("encoder", "codes"), ("codes", "density"), ("density", "sample"),
-                  ("sample", "decoder"), ("decoder", "new")]
-
-
-def recipe_figure() -> Figure:
-    """The lecture's generative recipe as boxes and arrows: encode, model p(z), sample, decode.
-
-    Like :mod:`helpers.plots`, the figure is not managed by pyplot: it shows once as a cell's last expression.
-    """
-    fig = Figure(figsize=(11, 3.4), layout="constrained")
-    ax = fig.subplots()
-    width, height = 1.8, 0.9
-    for x, y, text, colour in _RECIPE_BOXES.values():
-        ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.05",
-                                    facecolor=colour, edgecolor="0.3"))
-        ax.text(x, y, text, ha="center", va="center", fontsize=10)
-    for start, end in _RECIPE_ARROWS:
-        (x0, y0), (x1, y1) = _RECIPE_BOXES[start][:2], _RECIPE_BOXES[end][:2]
-        horizontal = y0 == y1
-        dx = (width / 2 + 0.08) * (1 if x1 > x0 else -1) if horizontal else 0.0
-        dy = 0.0 if horizontal else (height / 2 + 0.08) * (1 if y1 > y0 else -1)
-        ax.add_patch(FancyArrowPatch((x0 + dx, y0 + dy), (x1 - dx, y1 - dy), arrowstyle="-|>",
-                                     mutation_scale=18, color="0.25", linewidth=1.5))
-    ax.axvspan(4.05, 8.45, color="#f4f0fa", zorder=-1)
-    ax.text(6.25, 2.95, "latent space", ha="center", fontsize=11, style="italic")
-    ax.text(0.9, 2.95, "data space", ha="center", fontsize=11, style="italic")
-    ax.text(9.6, 2.95, "data space", ha="center", fontsize=11, style="italic")
-    ax.text(1.95, 0.7, "$f$ and $g$ are trained together\nas an autoencoder: $g(f(x)) \\approx x$",
-            ha="center", va="center", fontsize=10, color="0.25")
-    ax.set_xlim(-0.2, 10.7)
-    ax.set_ylim(0.0, 3.2)
-    ax.set_axis_off()
-    ax.set_title("The generative recipe: encode, model a distribution in latent space, sample, decode")
-    return fig

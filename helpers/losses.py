@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 RECONSTRUCTIONS = ("bce", "mse", "rmse")
+PIXEL_SIGMA = 0.05
+"""The pixel noise σ of the course's Gaussian decoder (faces, notebook 07), on the [0, 1] scale."""
 
 
 def reconstruction_loss(x: Tensor, x_hat: Tensor, kind: str = "bce") -> Tensor:
@@ -28,6 +30,16 @@ def reconstruction_loss(x: Tensor, x_hat: Tensor, kind: str = "bce") -> Tensor:
         raise ValueError(f"reconstruction kind must be one of {RECONSTRUCTIONS}, got {kind!r}")
     per_image = per_pixel.flatten(1)
     return per_image.mean(1).sqrt() if kind == "rmse" else per_image.sum(1)
+
+
+def gaussian_beta(sigma: float = PIXEL_SIGMA) -> float:
+    """The β that turns ``recon="mse"`` (summed squared error) into a Gaussian likelihood of pixel noise σ.
+
+    ``−log N(x; x̂, σ²) = (x − x̂)²/(2σ²) + const`` per pixel, so ``recon + KL`` with the Gaussian log-likelihood
+    is ``SSE/(2σ²) + KL``; multiplied by ``2σ²`` (which moves no minimum) it is ``SSE + 2σ²·KL``: an exact ELBO up to
+    that factor and a constant, with ``β = 2σ²``.
+    """
+    return 2 * sigma**2
 
 
 def kl_divergence(z_mean: Tensor, z_log_var: Tensor) -> Tensor:

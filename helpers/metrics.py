@@ -5,23 +5,22 @@
   built on :func:`nearest_code_distance` and :func:`gap_radius`.
 - :func:`class_areas`: the area each class's codes cover in a 2-D latent space.
 - :func:`dead_units`: the units behind ReLU/LeakyReLU layers that no input ever switches on.
-- :func:`judge`, :func:`judge_predictions`, :func:`recognizable_share`: a small CNN classifier trained on MNIST,
-  used as a judge of whether a decoded image looks like a digit (notebooks 03 and 05 share it).
+- :func:`judge_predictions`, :func:`recognizable_share`: what the judge (:mod:`helpers.instruments`, a small MNIST
+  classifier) says of decoded images: which digit, how sure, and the share it recognizes.
+- :func:`ink`, :func:`slant`: attributes of digits read off the pixels; :func:`measure_codes`: what the attribute
+  regressor reads off decoded faces; :func:`slopes`: how fast a measured value changes along an edit (notebook 07).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import torch
-import torch.nn.functional as F
 from scipy import stats
 from torch import Tensor, nn
 
-from .config import pick
-from .train import fit_cached
-from .zoo import mnist
+from .batches import decode_codes, in_batches, model_device
+from .instruments import judge_probabilities
 
 CHUNK = 1024
 """Rows of a distance matrix computed at once (1,024 × 10,000 float32 distances are 40 MB)."""
@@ -136,8 +135,7 @@ def class_areas(z: Tensor, labels: Tensor) -> Tensor:
     return areas
 
 
-@torch.no_grad()
-def dead_units(model: nn.Module, images: Tensor, batch_size: int = 1000) -> dict[str, Tensor]:
+def dead_units(model: nn.Module, images: Tensor) -> dict[str, Tensor]:
     """For every ReLU or LeakyReLU layer of ``model``, which units no image in ``images`` ever switches on.
 
     A unit is a channel of a convolutional feature map or a neuron of a dense layer. It is *off* for an image when
@@ -155,71 +153,23 @@ def dead_units(model: nn.Module, images: Tensor, batch_size: int = 1000) -> dict
                 ever_on[name] = on | ever_on[name] if name in ever_on else on
             hooks.append(module.register_forward_hook(record))
     model.eval()
-    device = next(model.parameters()).device
     try:
-        for start in range(0, len(images), batch_size):
-            model(images[start : start + batch_size].to(device))
+        in_batches(lambda x: _first(model(x)), images, model_device(model))
     finally:
         for hook in hooks:
             hook.remove()
     return {name: ~on for name, on in ever_on.items()}
 
 
-def judge_network() -> nn.Sequential:
-    """The judge's architecture: two convolution + max-pool blocks and a dense layer, about 0.1 M parameters."""
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 16×14×14
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 32×7×7
-        nn.Flatten(), nn.Dropout(0.25), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10),
-    )
-
-
-def classification_loss(model: nn.Module, batch: tuple[Tensor, ...]) -> Mapping[str, Tensor]:
-    """Cross-entropy of ``model``'s logits for ``(images, labels)``; training shifts each image by up to 2 pixels.
-
-    Returns ``{"total": cross-entropy in nats, "accuracy": share correct}``, so a history has ``test_accuracy``.
-    """
-    images, labels = batch[0], batch[1]
-    if model.training:
-        images = _random_shift(images)
-    logits = model(images)
-    return {"total": F.cross_entropy(logits, labels), "accuracy": (logits.argmax(1) == labels).float().mean()}
-
-
-def judge(progress: bool = True) -> nn.Module:
-    """The judge: a small CNN classifier of MNIST digits, trained once on ``zoo.mnist()`` and then cached.
-
-    Recipe: :func:`judge_network`, Adam (lr 2·10⁻³, batches of 128), cross-entropy with random shifts of up to
-    2 pixels (:func:`classification_loss`), about 120,000 images seen in full mode (2 epochs of the full MNIST,
-    30 of the bundled 4,000 digits), 8 epochs of 2,000 in fast mode. About 30 s on a laptop CPU the first time,
-    a second afterwards. Returns the model in evaluation mode on the CPU; its history is in ``model.history``.
-    """
-    x_train, y_train, x_test, y_test = mnist()
-    model = judge_network()
-    history = fit_cached(
-        model, (x_train, y_train), (x_test, y_test), name="mnist-judge", loss_fn=classification_loss,
-        epochs=pick(max(2, min(30, round(120_000 / len(x_train)))), 8), lr=2e-3, progress=progress,
-    )
-    model.history = history
-    return model.eval()
-
-
-@torch.no_grad()
-def judge_predictions(classifier: nn.Module, images: Tensor, batch_size: int = 1000) -> tuple[Tensor, Tensor]:
-    """The classifier's predicted class (int64) and its confidence, the largest softmax probability (float32)."""
-    classifier.eval()
-    device = next(classifier.parameters()).device
-    probs = torch.cat([
-        F.softmax(classifier(images[s : s + batch_size].to(device)), dim=1).cpu()
-        for s in range(0, len(images), batch_size)
-    ])
-    confidence, predicted = probs.max(dim=1)
+def judge_predictions(judge: nn.Module, images: Tensor) -> tuple[Tensor, Tensor]:
+    """The judge's predicted class (int64) and its confidence, the largest softmax probability (float32)."""
+    confidence, predicted = judge_probabilities(judge, images).max(dim=1)
     return predicted, confidence
 
 
-def recognizable_share(classifier: nn.Module, images: Tensor, threshold: float = 0.9) -> float:
-    """The share of ``images`` the classifier assigns to one digit with a confidence of at least ``threshold``."""
-    _, confidence = judge_predictions(classifier, images)
+def recognizable_share(judge: nn.Module, images: Tensor, threshold: float = 0.9) -> float:
+    """The share of ``images`` the judge assigns to one digit with a confidence of at least ``threshold``."""
+    _, confidence = judge_predictions(judge, images)
     return float((confidence >= threshold).float().mean())
 
 
@@ -231,14 +181,48 @@ def _codes(z: Tensor) -> Tensor:
     return codes
 
 
-def _random_shift(images: Tensor, max_shift: int = 2) -> Tensor:
-    """Shift each image by a random whole number of pixels (up to ``max_shift``) in x and y, filling with zeros."""
-    n, c, h, w = images.shape
-    device = images.device
-    padded = F.pad(images, (max_shift,) * 4)
-    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, n), device=device)
-    rows = (dy[:, None] + torch.arange(h, device=device))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(w, device=device))[:, None, None, :]
-    batch = torch.arange(n, device=device)[:, None, None, None]
-    channel = torch.arange(c, device=device)[None, :, None, None]
-    return padded[batch, channel, rows, cols]
+def slopes(alphas: Tensor, values: Tensor) -> Tensor:
+    """Least-squares slopes of ``values`` against ``alphas`` along axis 1: ``values`` is ``N×A`` or ``N×A×K``,
+    the result ``N`` or ``N×K`` (one slope per row and column)."""
+    alphas = torch.as_tensor(alphas, dtype=values.dtype)
+    centred = alphas - alphas.mean()
+    weights = centred / (centred**2).sum()
+    shape = (1, -1) + (1,) * (values.dim() - 2)
+    return (values * weights.view(shape)).sum(1)
+
+
+def measure_codes(model: nn.Module, regressor: nn.Module, codes: Tensor, standardized: bool = True) -> Tensor:
+    """Decode codes ``...×d`` with ``model`` and read the attributes of the images: ``...×9``."""
+    flat = codes.reshape(-1, codes.shape[-1])
+    measured = regressor.predict(decode_codes(model, flat), standardized=standardized)
+    return measured.reshape(*codes.shape[:-1], regressor.mean.numel())
+
+
+def ink(images: Tensor) -> Tensor:
+    """Stroke thickness of grey-scale images ``N×1×H×W``: the mean pixel intensity of each image (``N``)."""
+    return images.flatten(1).mean(1)
+
+
+def slant(images: Tensor) -> Tensor:
+    """The slant of grey-scale images ``N×1×H×W`` from their image moments: ``μ11 / μ02`` (``N``).
+
+    Pixel intensities are weights; with x to the right and y *up*, μ11 and μ02 are the weighted covariance of x
+    and y and the variance of y. Their ratio is the shear: how many pixels the ink moves right per pixel up
+    (0 upright, positive leaning right like "/", negative leaning left like "\\").
+    """
+    weights = images.flatten(1).clamp_min(0)
+    height, width = images.shape[-2:]
+    y, x = torch.meshgrid(torch.arange(height, 0, -1, dtype=images.dtype), torch.arange(width, dtype=images.dtype),
+                          indexing="ij")
+    x, y = x.flatten(), y.flatten()
+    total = weights.sum(1).clamp_min(1e-8)
+    mean_x, mean_y = (weights * x).sum(1) / total, (weights * y).sum(1) / total
+    dx, dy = x - mean_x[:, None], y - mean_y[:, None]
+    mu11 = (weights * dx * dy).sum(1) / total
+    mu02 = (weights * dy**2).sum(1) / total
+    return mu11 / mu02.clamp_min(1e-8)
+
+
+def _first(output: Tensor | tuple[Tensor, ...]) -> Tensor:
+    """A model's output, or the first part of it (the reconstruction of ``(x_hat, z)``)."""
+    return output[0] if isinstance(output, tuple) else output

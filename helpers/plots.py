@@ -20,8 +20,8 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from scipy.stats import norm
-from torchvision.utils import make_grid
 
 _PANEL_INCHES = 1.1
 """Width of one image in a figure, in inches."""
@@ -30,6 +30,17 @@ _PANEL_INCHES = 1.1
 def _figure(width: float, height: float) -> Figure:
     """A new figure, not managed by pyplot, with constrained layout."""
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = (6.0, 4.0),
+             **kwargs: object) -> tuple[Figure, Axes | np.ndarray]:
+    """Like ``plt.subplots``, for the course's one figure idiom: the figure shows when it is the cell's last line.
+
+    Returns ``(fig, axes)`` as ``plt.subplots`` does, with constrained layout; the figure is not registered with
+    pyplot, so it shows exactly once and is freed with the cell's variables.
+    """
+    fig = _figure(*figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def _as_images(images: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -44,6 +55,8 @@ def _as_images(images: torch.Tensor | np.ndarray) -> torch.Tensor:
 
 def _grid(images: torch.Tensor, nrow: int, padding: int = 2) -> np.ndarray:
     """Tile images into one ``H×W×3`` array with ``torchvision.utils.make_grid``."""
+    from torchvision.utils import make_grid  # imported when first needed: torchvision takes seconds to import
+
     grid = make_grid(images, nrow=nrow, padding=padding, pad_value=1.0)
     return grid.permute(1, 2, 0).numpy()
 
@@ -260,4 +273,74 @@ def loss_curves(
         ax.set_title(name)
         ax.legend()
     fig.suptitle(title)
+    return fig
+
+
+def image_table(images: torch.Tensor, title: str, column_labels: Sequence[str],
+                row_labels: Sequence[str] | None = None) -> Figure:
+    """Show images ``R×A×C×H×W`` as a table: one row per face (an edit or a morph), one column per α."""
+    images = images.detach().cpu().clamp(0, 1)
+    rows, columns = images.shape[:2]
+    if len(column_labels) != columns or (row_labels is not None and len(row_labels) != rows):
+        raise ValueError(f"need {columns} column labels and {rows} row labels for images of shape "
+                         f"{tuple(images.shape)}")
+    fig = _figure(0.95 * columns + (0.8 if row_labels else 0.2), 0.95 * rows + 0.7)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for r in range(rows):
+        for c in range(columns):
+            ax = axes[r, c]
+            image = images[r, c]
+            ax.imshow(image[0].numpy() if image.shape[0] == 1 else image.permute(1, 2, 0).numpy(),
+                      cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(column_labels[c], fontsize="small")
+            if c == 0 and row_labels is not None:
+                ax.set_ylabel(row_labels[r], fontsize="small")
+    fig.suptitle(title)
+    return fig
+
+
+_RECIPE_BOXES = {  # name: (x, y, text, colour); data space left and right, latent space in the middle
+    "data": (0.9, 2.2, "data $x$\n(784 pixels)", "#dbe9f6"),
+    "encoder": (3.0, 2.2, "1 · encode\n$z = f(x)$", "#fde2c8"),
+    "codes": (5.2, 2.2, "codes $z$\n(2 numbers each)", "#e6dbf4"),
+    "density": (5.2, 0.7, "2 · model $p(z)$\nin latent space", "#e6dbf4"),
+    "sample": (7.4, 0.7, "3 · sample\n$z_{new} \\sim p(z)$", "#e6dbf4"),
+    "decoder": (9.6, 0.7, "4 · decode\n$x_{new} = g(z_{new})$", "#fde2c8"),
+    "new": (9.6, 2.2, "new data $x_{new}$", "#dbe9f6"),
+}
+_RECIPE_ARROWS = [("data", "encoder"), ("encoder", "codes"), ("codes", "density"), ("density", "sample"),
+                  ("sample", "decoder"), ("decoder", "new")]
+
+
+def recipe_figure() -> Figure:
+    """The lecture's generative recipe as boxes and arrows: encode, model p(z), sample, decode.
+
+    """
+    fig = _figure(11, 3.4)
+    ax = fig.subplots()
+    width, height = 1.8, 0.9
+    for x, y, text, colour in _RECIPE_BOXES.values():
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.05",
+                                    facecolor=colour, edgecolor="0.3"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=10)
+    for start, end in _RECIPE_ARROWS:
+        (x0, y0), (x1, y1) = _RECIPE_BOXES[start][:2], _RECIPE_BOXES[end][:2]
+        horizontal = y0 == y1
+        dx = (width / 2 + 0.08) * (1 if x1 > x0 else -1) if horizontal else 0.0
+        dy = 0.0 if horizontal else (height / 2 + 0.08) * (1 if y1 > y0 else -1)
+        ax.add_patch(FancyArrowPatch((x0 + dx, y0 + dy), (x1 - dx, y1 - dy), arrowstyle="-|>",
+                                     mutation_scale=18, color="0.25", linewidth=1.5))
+    ax.axvspan(4.05, 8.45, color="#f4f0fa", zorder=-1)
+    ax.text(6.25, 2.95, "latent space", ha="center", fontsize=11, style="italic")
+    ax.text(0.9, 2.95, "data space", ha="center", fontsize=11, style="italic")
+    ax.text(9.6, 2.95, "data space", ha="center", fontsize=11, style="italic")
+    ax.text(1.95, 0.7, "$f$ and $g$ are trained together\nas an autoencoder: $g(f(x)) \\approx x$",
+            ha="center", va="center", fontsize=10, color="0.25")
+    ax.set_xlim(-0.2, 10.7)
+    ax.set_ylim(0.0, 3.2)
+    ax.set_axis_off()
+    ax.set_title("The generative recipe: encode, model a distribution in latent space, sample, decode")
     return fig

@@ -1,24 +1,34 @@
-"""The course's trained MNIST models, one recipe each, so that every notebook gets the same cached model.
+"""The course's trained models, one recipe each, so that every notebook gets the same model from the checkpoint cache.
 
-Notebook 02 trains the 2-D autoencoder; notebook 03 asks for it again and loads it from the checkpoint cache in a
-second. A notebook run on its own, or out of order, simply trains what it needs.
+Notebook 02 trains the 2-D autoencoder with :func:`recipe`'s settings; notebook 03 asks :func:`mnist_model` for it
+and loads it in a second. A notebook run on its own, or out of order, simply trains what it needs.
+
+- MNIST: :func:`mnist` (the data), :func:`recipe` (the training settings), :func:`mnist_model` (autoencoders and
+  VAEs), :func:`judge` (the classifier that judges decoded digits).
+- Faces (notebook 07): :func:`faces_vae` and :func:`attribute_regressor`.
 """
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Union
 
 from torch import Tensor
 
 from .config import pick
 from .data import load_mnist
+from .faces import faces_data
+from .instruments import AttributeRegressor, attribute_loss, classification_loss, judge_network
+from .losses import gaussian_beta
 from .models import ConvAutoencoder, ConvVAE
 from .train import History, fit_cached
 
 Model = Union[ConvAutoencoder, ConvVAE]
 FAST_TRAIN, FAST_TEST = 2000, 500
 LEARNING_RATE = 3e-3
-BATCH_SIZE = pick(128, 64)
+IMAGES_SEEN = 240_000
+"""Full mode trains on about this many images: 4 epochs of the full MNIST, 30 of the bundled 4,000-digit subset."""
+FACES_LATENT_DIM = 32
+FACES_CHANNELS = (32, 64)
 
 
 def mnist() -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -28,31 +38,87 @@ def mnist() -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return x_train, y_train, x_test, y_test
 
 
-def epochs_for(n_images: int) -> int:
-    """Epochs for a data set of ``n_images``: about 240,000 images seen in full mode (4 epochs of the full 60,000,
-    30 of the bundled 4,000-digit subset); in fast mode 8 epochs of 2,000 images in batches of 64, enough for the
-    models to beat the mean image clearly (test BCE about 180 against 205 nats)."""
-    return pick(max(4, min(30, round(240_000 / n_images))), 8)
+def recipe(n_images: int) -> dict[str, Any]:
+    """The course's training settings for MNIST models on ``n_images`` training images: ``fit``'s keyword arguments.
+
+    Full mode: about ``IMAGES_SEEN`` images in batches of 128 (4 epochs of the full MNIST, 30 of the bundled
+    subset). Fast mode: 8 epochs of 2,000 images in batches of 64, enough for the models to beat the mean image
+    clearly (test BCE about 180 against 205 nats).
+    """
+    epochs = pick(max(4, min(30, round(IMAGES_SEEN / n_images))), 8)
+    return {"epochs": epochs, "batch_size": pick(128, 64), "lr": LEARNING_RATE}
+
+
+def model_name(kind: str, latent_dim: int, recon: str = "bce", beta: float = 1.0,
+               activation: str = "leaky_relu") -> str:
+    """The checkpoint's name of an MNIST model, e.g. ``mnist-ae-z2`` or ``mnist-vae-z2-beta4``: the defaults
+    (BCE, β = 1, LeakyReLU) are left out."""
+    name = f"mnist-{kind}-z{latent_dim}"
+    name += f"-{recon}" if recon != "bce" else ""
+    name += f"-beta{beta:g}" if kind == "vae" and beta != 1.0 else ""
+    return name + (f"-{activation}" if activation != "leaky_relu" else "")
 
 
 def mnist_model(
     kind: str = "ae", latent_dim: int = 2, *, recon: str = "bce", beta: float = 1.0,
     activation: str = "leaky_relu", seed: int = 0, progress: bool = True,
 ) -> tuple[Model, History]:
-    """A convolutional autoencoder (``kind="ae"``) or VAE (``"vae"``) trained on MNIST, from the cache if there.
+    """A convolutional autoencoder (``kind="ae"``) or VAE (``"vae"``) trained on :func:`mnist` with :func:`recipe`.
 
-    About 25 s on a laptop CPU in full mode with the full MNIST (12 s with the bundled subset), a second from the
-    cache, a few seconds on a GPU.
+    From the checkpoint cache when it is there. ``beta`` weighs the VAE's KL term.
     """
     if kind not in ("ae", "vae"):
         raise ValueError(f"kind must be 'ae' or 'vae', got {kind!r}")
     beta = float(beta)  # beta=1 and beta=1.0 are one model, and one cache entry
     x_train, _, x_test, _ = mnist()
-    model_class = ConvAutoencoder if kind == "ae" else ConvVAE
-    model = model_class(latent_dim, activation=activation)
-    name = f"mnist-{kind}-z{latent_dim}-{recon}" + (f"-beta{beta:g}" if kind == "vae" else "") + f"-{activation}"
+    model = (ConvAutoencoder if kind == "ae" else ConvVAE)(latent_dim, activation=activation)
+    history = fit_cached(model, x_train, x_test, name=model_name(kind, latent_dim, recon, beta, activation),
+                         recon=recon, beta=beta, seed=seed, progress=progress, **recipe(len(x_train)))
+    return model, history
+
+
+def judge(progress: bool = True) -> Any:
+    """The judge: :func:`helpers.instruments.judge_network` trained to classify :func:`mnist`'s digits.
+
+    Adam (learning rate 2·10⁻³, batches of 128), cross-entropy with random shifts of up to 2 pixels, about 120,000
+    images seen in full mode (2 epochs of the full MNIST, 30 of the bundled subset), 8 epochs of 2,000 in fast
+    mode. Returns the model in evaluation mode on the CPU; its history is in ``model.history``.
+    """
+    x_train, y_train, x_test, y_test = mnist()
+    model = judge_network()
+    model.history = fit_cached(
+        model, (x_train, y_train), (x_test, y_test), name="mnist-judge", loss_fn=classification_loss,
+        epochs=pick(max(2, min(30, round(120_000 / len(x_train)))), 8), lr=2e-3, progress=progress,
+    )
+    return model.eval()
+
+
+def faces_vae(recon: str = "mse", *, progress: bool = True) -> tuple[ConvVAE, History]:
+    """The faces VAE of notebook 07: a :class:`~helpers.models.ConvVAE` with a 32-number code for 3×32×32 faces.
+
+    ``recon="mse"`` is a Gaussian likelihood with pixel noise ``helpers.losses.PIXEL_SIGMA`` (β =
+    :func:`helpers.losses.gaussian_beta`, an exact ELBO up to a constant factor), the default; ``recon="bce"`` a
+    Bernoulli likelihood (β = 1). Channels ``FACES_CHANNELS``, Adam with learning rate 2·10⁻³, batches of 64,
+    12 epochs of 10,000 faces (3 epochs of 2,000 in fast mode).
+    """
+    if recon not in ("mse", "bce"):
+        raise ValueError(f"recon must be 'mse' (Gaussian) or 'bce' (Bernoulli), got {recon!r}")
+    x_train, _, x_test, _ = faces_data()
+    model = ConvVAE(FACES_LATENT_DIM, in_channels=3, image_size=32, channels=FACES_CHANNELS)
     history = fit_cached(
-        model, x_train, x_test, name=name, epochs=epochs_for(len(x_train)), batch_size=BATCH_SIZE, lr=LEARNING_RATE,
-        recon=recon, beta=beta, seed=seed, progress=progress,
+        model, x_train, x_test, name=f"faces-vae-z{FACES_LATENT_DIM}-{recon}", epochs=pick(12, 3), batch_size=64,
+        lr=2e-3, recon=recon, beta=gaussian_beta() if recon == "mse" else 1.0, progress=progress,
     )
     return model, history
+
+
+def attribute_regressor(progress: bool = True) -> AttributeRegressor:
+    """The attribute regressor of notebook 07, trained on :func:`helpers.faces.faces_data` (6 epochs, Adam 2·10⁻³,
+    batches of 64). Its history is in ``model.history``."""
+    x_train, a_train, x_test, a_test = faces_data()
+    model = AttributeRegressor(a_train.mean(0), a_train.std(0))
+    model.history = fit_cached(
+        model, (x_train, a_train), (x_test, a_test), name="faces-attribute-regressor", loss_fn=attribute_loss,
+        epochs=6, batch_size=64, lr=2e-3, progress=progress,
+    )
+    return model.eval()

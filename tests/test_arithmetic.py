@@ -1,76 +1,15 @@
-"""helpers.arithmetic: likelihood bookkeeping, the regressor's plumbing, attribute vectors, interpolation, MNIST
-measures, the figure and the CelebA skip. No training here: the notebook runs the recipes."""
+"""helpers.arithmetic: attribute vectors, edits, interpolation and slerp, and the CelebA skip."""
 
 from __future__ import annotations
 
-import math
 import time
 
 import pytest
 import torch
-from matplotlib.figure import Figure
 
 import helpers.config
 from helpers import arithmetic
-from helpers.arithmetic import ATTRIBUTES
 from helpers.data import DataError
-from helpers.faces import sample_attributes
-from helpers.models import ConvVAE
-
-
-def test_gaussian_beta_turns_summed_squared_error_into_the_gaussian_likelihood() -> None:
-    sigma = 0.05
-    assert math.isclose(arithmetic.gaussian_beta(sigma), 0.005)
-    x = torch.rand(3, 3, 4, 4, dtype=torch.float64)
-    x_hat = torch.rand(3, 3, 4, 4, dtype=torch.float64)
-    kl = torch.tensor([1.0, 5.0, 20.0], dtype=torch.float64)
-    nll = -torch.distributions.Normal(x_hat, sigma).log_prob(x).flatten(1).sum(1)
-    sse = ((x - x_hat) ** 2).flatten(1).sum(1)
-    constant = x[0].numel() / 2 * math.log(2 * math.pi * sigma**2)
-    assert torch.allclose(2 * sigma**2 * (nll + kl - constant), sse + arithmetic.gaussian_beta(sigma) * kl)
-
-
-def test_attribute_matrix_has_one_column_per_attribute_in_order() -> None:
-    attributes = sample_attributes(5, seed=2)
-    matrix = arithmetic.attribute_matrix(attributes)
-    assert matrix.shape == (5, len(ATTRIBUTES)) and matrix.dtype == torch.float32
-    assert torch.equal(matrix[:, ATTRIBUTES.index("hair")], attributes["hair"])
-
-
-def test_faces_data_in_fast_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(helpers.config, "FAST", True)
-    x_train, a_train, x_test, a_test = arithmetic.faces_data()
-    assert x_train.shape == (2000, 3, 32, 32) and a_train.shape == (2000, 9)
-    assert x_test.shape == (500, 3, 32, 32) and a_test.shape == (500, 9)
-    assert not torch.equal(x_train[:500], x_test)  # different seeds
-
-
-def test_faces_vae_refuses_an_unknown_likelihood() -> None:
-    with pytest.raises(ValueError, match="mse"):
-        arithmetic.faces_vae("rmse")
-
-
-def test_regressor_predicts_in_attribute_units_and_its_loss_standardizes() -> None:
-    torch.manual_seed(0)
-    mean, std = torch.arange(9.0), torch.full((9,), 2.0)
-    model = arithmetic.AttributeRegressor(mean, std).eval()
-    images = torch.rand(4, 3, 32, 32)
-    standardized = model.predict(images, standardized=True)
-    assert standardized.shape == (4, 9)
-    assert torch.allclose(model.predict(images), standardized * std + mean)
-    targets = standardized * std + mean  # attributes that the model predicts exactly
-    parts = arithmetic.attribute_loss(model, (images, targets))
-    assert parts["total"].item() < 1e-10 and parts["smile_mae"].item() < 1e-5
-    parts = arithmetic.attribute_loss(model, (images, targets + std))  # one standard deviation off everywhere
-    assert math.isclose(parts["total"].item(), 1.0, rel_tol=1e-5)
-    assert math.isclose(parts["smile_mae"].item(), 2.0, rel_tol=1e-5)
-
-
-def test_regressor_buffers_travel_with_the_state_dict() -> None:
-    model = arithmetic.AttributeRegressor(torch.ones(9), torch.full((9,), 3.0))
-    copy = arithmetic.AttributeRegressor()
-    copy.load_state_dict(model.state_dict())
-    assert torch.equal(copy.mean, torch.ones(9)) and torch.equal(copy.std, torch.full((9,), 3.0))
 
 
 def test_attribute_vector_is_the_difference_of_group_means() -> None:
@@ -122,39 +61,6 @@ def test_random_directions_have_the_given_length_and_repeat_with_the_seed() -> N
     assert directions.mean(0).norm() < 1.0  # spread over the sphere, not one direction
 
 
-def test_slopes_recovers_straight_lines() -> None:
-    alphas = torch.linspace(-1, 1, 5)
-    values = torch.stack([2 * alphas + 1, -0.5 * alphas])  # 2 × 5
-    assert torch.allclose(arithmetic.slopes(alphas, values), torch.tensor([2.0, -0.5]))
-    per_column = torch.stack([values.T, 3 * values.T], dim=2).permute(1, 0, 2)  # 2 rows × 5 α × 2 columns
-    assert torch.allclose(arithmetic.slopes(alphas, per_column), torch.tensor([[2.0, 6.0], [-0.5, -1.5]]))
-
-
-def test_measure_codes_keeps_the_leading_shape() -> None:
-    torch.manual_seed(0)
-    vae = ConvVAE(4, in_channels=3, image_size=32, channels=(4, 8))
-    measured = arithmetic.measure_codes(vae, arithmetic.AttributeRegressor(), torch.randn(2, 3, 4))
-    assert measured.shape == (2, 3, 9)
-
-
-def _bar(shear: float, half_width: float = 1.0, size: int = 28) -> torch.Tensor:
-    """A line through the image centre, x = s·y (y up), of the given half width, as a 1×1×size×size image."""
-    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
-    y, x = -coords[:, None], coords[None, :]
-    inside = ((x - shear * y).abs() <= half_width) & (y.abs() <= 9)
-    return inside.float()[None, None]
-
-
-@pytest.mark.parametrize("shear", [-0.4, 0.0, 0.25, 0.5])
-def test_slant_reads_the_shear_of_a_line(shear: float) -> None:
-    assert arithmetic.slant(_bar(shear)).item() == pytest.approx(shear, abs=0.03)
-
-
-def test_ink_grows_with_stroke_width() -> None:
-    inks = arithmetic.ink(torch.cat([_bar(0.0, w) for w in (1.0, 2.0, 4.0)]))
-    assert inks.shape == (3,) and inks[0] < inks[1] < inks[2]
-
-
 def test_within_class_vector_ignores_differences_between_classes() -> None:
     # dimension 0 follows the measure within each class; dimension 1 marks the class, whose measure differs a lot
     generator = torch.Generator().manual_seed(0)
@@ -166,15 +72,6 @@ def test_within_class_vector_ignores_differences_between_classes() -> None:
     assert vector[0] > 0.4 and abs(vector[1]) < 1e-6
     pooled = arithmetic.attribute_vector(codes, measure > measure.median())
     assert pooled[1] > 0.9  # quartiles over all codes would mostly pick the class
-
-
-def test_image_table_draws_one_axis_per_image() -> None:
-    fig = arithmetic.image_table(torch.rand(2, 3, 3, 8, 8), "t", ["a", "b", "c"], ["r1", "r2"])
-    assert isinstance(fig, Figure) and len(fig.axes) == 6
-    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
-    assert fig.axes[3].get_ylabel() == "r2"
-    with pytest.raises(ValueError, match="column labels"):
-        arithmetic.image_table(torch.rand(2, 3, 1, 8, 8), "t", ["a", "b"])
 
 
 def test_load_celeba_skips_quickly_with_the_reason(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

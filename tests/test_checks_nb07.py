@@ -13,7 +13,7 @@ import torch
 import helpers
 from helpers.arithmetic import interpolate
 from helpers.checks import check_attribute_vector, check_morph, check_slerp
-from helpers.models import decode_codes, encode_means
+from helpers.batches import decode_codes, encode_means
 from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
 
 NOTEBOOK = "07_latent_arithmetic_morphing.ipynb"

@@ -3,8 +3,9 @@
 import pytest
 import torch
 
+import helpers.config
 from helpers import faces
-from helpers.faces import ATTRIBUTE_RANGES, make_faces, render_faces, sample_attributes
+from helpers.faces import ATTRIBUTE_RANGES, ATTRIBUTES, make_faces, render_faces, sample_attributes
 
 
 def luminance(images: torch.Tensor) -> torch.Tensor:
@@ -174,3 +175,18 @@ def test_bad_attributes_raise():
 def test_docstrings_list_every_attribute():
     for name in ATTRIBUTE_RANGES:
         assert name in faces.__doc__ and name in make_faces.__doc__, name
+
+
+def test_attribute_matrix_has_one_column_per_attribute_in_order() -> None:
+    attributes = sample_attributes(5, seed=2)
+    matrix = faces.attribute_matrix(attributes)
+    assert matrix.shape == (5, len(ATTRIBUTES)) and matrix.dtype == torch.float32
+    assert torch.equal(matrix[:, ATTRIBUTES.index("hair")], attributes["hair"])
+
+
+def test_faces_data_in_fast_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(helpers.config, "FAST", True)
+    x_train, a_train, x_test, a_test = faces.faces_data()
+    assert x_train.shape == (2000, 3, 32, 32) and a_train.shape == (2000, 9)
+    assert x_test.shape == (500, 3, 32, 32) and a_test.shape == (500, 9)
+    assert not torch.equal(x_train[:500], x_test)  # different seeds

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import pytest
 import torch
 
-from helpers.latent import PCA, Readout, polynomial_features, r_squared, recipe_figure
+from helpers.latent import PCA, Readout, polynomial_features, r_squared
 
 
 def _data(n=300, d=8, rank=3, seed=0):
@@ -82,12 +82,3 @@ def test_r_squared_reference_values():
     assert r_squared(y[:, 0], torch.tensor([3.0, 2.0, 1.0])).item() == pytest.approx(-3.0)
     with pytest.raises(ValueError):
         r_squared(y, y[:, :1])
-
-
-def test_recipe_figure_has_title_and_the_four_steps():
-    fig = recipe_figure()
-    ax = fig.axes[0]
-    texts = " ".join(t.get_text() for t in ax.texts)
-    assert "generative recipe" in ax.get_title()
-    for step in ("1 · encode", "2 · model", "3 · sample", "4 · decode"):
-        assert step in texts

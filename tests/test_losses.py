@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence as torch_kl
 
+from helpers import losses
 from helpers.losses import kl_divergence, model_loss, reconstruction_loss, vae_loss
 from helpers.models import ConvAutoencoder, ConvVAE
 
@@ -50,3 +51,15 @@ def test_model_loss_dispatches_on_the_model_kind():
     x = torch.rand(2, 1, 28, 28)
     assert model_loss(ConvAutoencoder(2), x)["kl"] == 0
     assert model_loss(ConvVAE(2), x)["kl"] > 0
+
+
+def test_gaussian_beta_turns_summed_squared_error_into_the_gaussian_likelihood() -> None:
+    sigma = 0.05
+    assert math.isclose(losses.gaussian_beta(sigma), 0.005)
+    x = torch.rand(3, 3, 4, 4, dtype=torch.float64)
+    x_hat = torch.rand(3, 3, 4, 4, dtype=torch.float64)
+    kl = torch.tensor([1.0, 5.0, 20.0], dtype=torch.float64)
+    nll = -torch.distributions.Normal(x_hat, sigma).log_prob(x).flatten(1).sum(1)
+    sse = ((x - x_hat) ** 2).flatten(1).sum(1)
+    constant = x[0].numel() / 2 * math.log(2 * math.pi * sigma**2)
+    assert torch.allclose(2 * sigma**2 * (nll + kl - constant), sse + losses.gaussian_beta(sigma) * kl)

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import metrics
+from helpers import instruments, metrics
+from helpers.models import ConvVAE
 
 
 def normal(n: int, d: int, seed: int = 0) -> torch.Tensor:
@@ -105,33 +106,46 @@ def test_dead_units_finds_units_that_never_switch_on() -> None:
     assert not any(module._forward_hooks for module in model.modules())  # hooks are removed afterwards
 
 
-def test_random_shift_moves_whole_images() -> None:
-    images = torch.zeros(64, 1, 8, 8)
-    images[:, 0, 3:5, 3:5] = 1.0
-    torch.manual_seed(0)
-    shifted = metrics._random_shift(images, max_shift=2)
-    assert shifted.shape == images.shape
-    assert torch.equal(shifted.sum((1, 2, 3)), images.sum((1, 2, 3)))  # nothing falls off for a central blob
-    assert not torch.equal(shifted, images)
-
-
-def test_classification_loss_reports_cross_entropy_and_accuracy() -> None:
-    model = metrics.judge_network().eval()
-    images, labels = torch.rand(16, 1, 28, 28), torch.randint(0, 10, (16,))
-    with torch.no_grad():
-        parts = metrics.classification_loss(model, (images, labels))
-        expected = nn.functional.cross_entropy(model(images), labels)
-    assert float(parts["total"]) == pytest.approx(float(expected), rel=1e-5)
-    assert 0 <= float(parts["accuracy"]) <= 1
-
-
 def test_judge_predictions_shapes_and_ranges() -> None:
     torch.manual_seed(0)
-    classifier = metrics.judge_network()
+    classifier = instruments.judge_network()
     images = torch.rand(25, 1, 28, 28)
-    predicted, confidence = metrics.judge_predictions(classifier, images, batch_size=10)
+    predicted, confidence = metrics.judge_predictions(classifier, images)
     assert predicted.shape == confidence.shape == (25,)
     assert predicted.dtype == torch.int64 and predicted.min() >= 0 and predicted.max() <= 9
     assert confidence.min() >= 0.1 and confidence.max() <= 1  # the largest of 10 probabilities is at least 1/10
     assert metrics.recognizable_share(classifier, images, threshold=0.0) == 1.0
     assert metrics.recognizable_share(classifier, images, threshold=1.01) == 0.0
+
+
+def test_slopes_recovers_straight_lines() -> None:
+    alphas = torch.linspace(-1, 1, 5)
+    values = torch.stack([2 * alphas + 1, -0.5 * alphas])  # 2 × 5
+    assert torch.allclose(metrics.slopes(alphas, values), torch.tensor([2.0, -0.5]))
+    per_column = torch.stack([values.T, 3 * values.T], dim=2).permute(1, 0, 2)  # 2 rows × 5 α × 2 columns
+    assert torch.allclose(metrics.slopes(alphas, per_column), torch.tensor([[2.0, 6.0], [-0.5, -1.5]]))
+
+
+def test_measure_codes_keeps_the_leading_shape() -> None:
+    torch.manual_seed(0)
+    vae = ConvVAE(4, in_channels=3, image_size=32, channels=(4, 8))
+    measured = metrics.measure_codes(vae, instruments.AttributeRegressor(), torch.randn(2, 3, 4))
+    assert measured.shape == (2, 3, 9)
+
+
+@pytest.mark.parametrize("shear", [-0.4, 0.0, 0.25, 0.5])
+def test_slant_reads_the_shear_of_a_line(shear: float) -> None:
+    assert metrics.slant(_bar(shear)).item() == pytest.approx(shear, abs=0.03)
+
+
+def test_ink_grows_with_stroke_width() -> None:
+    inks = metrics.ink(torch.cat([_bar(0.0, w) for w in (1.0, 2.0, 4.0)]))
+    assert inks.shape == (3,) and inks[0] < inks[1] < inks[2]
+
+
+def _bar(shear: float, half_width: float = 1.0, size: int = 28) -> torch.Tensor:
+    """A line through the image centre, x = s·y (y up), of the given half width, as a 1×1×size×size image."""
+    coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+    y, x = -coords[:, None], coords[None, :]
+    inside = ((x - shear * y).abs() <= half_width) & (y.abs() <= 9)
+    return inside.float()[None, None]

@@ -263,3 +263,21 @@ def test_figures_are_not_left_open_in_pyplot(tmp_path):
     assert plt.get_fignums() == before
     fig.savefig(tmp_path / "figure.png")
     assert (tmp_path / "figure.png").stat().st_size > 1000
+
+
+def test_image_table_draws_one_axis_per_image() -> None:
+    fig = plots.image_table(torch.rand(2, 3, 3, 8, 8), "t", ["a", "b", "c"], ["r1", "r2"])
+    assert isinstance(fig, Figure) and len(fig.axes) == 6
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+    assert fig.axes[3].get_ylabel() == "r2"
+    with pytest.raises(ValueError, match="column labels"):
+        plots.image_table(torch.rand(2, 3, 1, 8, 8), "t", ["a", "b"])
+
+
+def test_recipe_figure_has_title_and_the_four_steps():
+    fig = plots.recipe_figure()
+    ax = fig.axes[0]
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "generative recipe" in ax.get_title()
+    for step in ("1 · encode", "2 · model", "3 · sample", "4 · decode"):
+        assert step in texts

@@ -7,7 +7,7 @@ from helpers import config, zoo
 
 def test_a_recipe_trains_once_and_then_loads(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path)
-    monkeypatch.setattr(zoo, "epochs_for", lambda n: 1)
+    monkeypatch.setattr(zoo, "recipe", lambda n: {"epochs": 1, "batch_size": 128, "lr": 3e-3})
     model, history = zoo.mnist_model("vae", 2, beta=1, progress=False)
     assert model.variational and len(history["test_total"]) == 1
     again, history_again = zoo.mnist_model("vae", 2, beta=1.0, progress=False)  # int and float beta: one entry
@@ -17,9 +17,20 @@ def test_a_recipe_trains_once_and_then_loads(tmp_path, monkeypatch, capsys):
 
 def test_epochs_scale_with_the_data_in_full_mode(monkeypatch):
     monkeypatch.setattr(config, "FAST", False)
-    assert zoo.epochs_for(60_000) == 4 and zoo.epochs_for(4_000) == 30
+    assert zoo.recipe(60_000)["epochs"] == 4 and zoo.recipe(4_000)["epochs"] == 30
+
+
+def test_model_names_leave_out_the_defaults():
+    assert zoo.model_name("ae", 2) == "mnist-ae-z2"
+    assert zoo.model_name("vae", 16, beta=4.0, activation="relu") == "mnist-vae-z16-beta4-relu"
+    assert zoo.model_name("ae", 2, recon="rmse", beta=4.0) == "mnist-ae-z2-rmse"
 
 
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="'ae' or 'vae'"):
         zoo.mnist_model("gan")
+
+
+def test_faces_vae_refuses_an_unknown_likelihood() -> None:
+    with pytest.raises(ValueError, match="mse"):
+        zoo.faces_vae("rmse")

@@ -84,6 +84,16 @@ def as_numbers(value: Any, name: str, hint: str = "Return a number or a tensor o
         raise Mistake("not_a_number", f"`{name}` returned a {type(value).__name__}, not numbers.", hint) from None
 
 
+def as_number(value: Any, name: str, hint: str = "Return one number (a float, or a tensor of one element).") -> float:
+    """The student's result as one number; ``None``, text, or an array of several numbers is a mistake of its own."""
+    if isinstance(value, (str, bytes, list, tuple, dict, set)):
+        raise Mistake("not_a_number", f"`{name}` returned a {type(value).__name__}, not a number.", hint)
+    array = as_numbers(value, name, hint)
+    if array.size != 1:
+        raise Mistake("not_a_number", f"`{name}` returned an array of shape {array.shape}, not one number.", hint)
+    return float(array.reshape(()))
+
+
 def same(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-7) -> bool:
     """Whether two results agree: the same shape and the same numbers up to rounding (NaN never agrees)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

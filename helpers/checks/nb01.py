@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ._core import Mistake, Verdict, run_check
+from ._core import Mistake, Verdict, as_number, run_check
 
 __all__ = ["check_compression_factor", "check_pca_reconstruct", "check_r_squared"]
 
-
-def _number(value: object, name: str) -> float:
-    """``value`` as a float (a number, or a tensor or array of one element), or a Mistake saying so."""
-    if isinstance(value, (Tensor, np.ndarray)):
-        if value.size != 1 if isinstance(value, np.ndarray) else value.numel() != 1:
-            raise Mistake("not_a_number", f"{name} returned an array of shape {tuple(value.shape)}, not one number.",
-                          "Sum (or average) over all elements so that the result is a single number.")
-        return float(value.item())
-    if isinstance(value, numbers.Real):
-        return float(value)
-    raise Mistake("not_a_number", f"{name} returned {type(value).__name__}, not a number.",
-                  "Return a Python float (or a tensor with a single element).")
-
+def _as_number(value: object, name: str) -> float:
+    return as_number(value, name, "Return one number: sum or average over all elements if you have an array.")
 
 def check_compression_factor(compression_factor: Callable[[tuple[int, ...], int], float]) -> Verdict:
     """Check ``compression_factor(image_shape, latent_dim)``: how many numbers per latent number."""
@@ -35,7 +23,7 @@ def check_compression_factor(compression_factor: Callable[[tuple[int, ...], int]
         for shape, latent_dim in [((1, 28, 28), 2), ((3, 32, 32), 200), ((1, 28, 28), 784)]:
             pixels = math.prod(shape)
             expected = pixels / latent_dim
-            got = _number(compression_factor(shape, latent_dim), "compression_factor")
+            got = _as_number(compression_factor(shape, latent_dim), "compression_factor")
             if math.isclose(got, expected, rel_tol=1e-6):
                 continue
             where = f"For image_shape={shape} and latent_dim={latent_dim} you returned {got:g}, expected {expected:g}."
@@ -58,7 +46,6 @@ def check_compression_factor(compression_factor: Callable[[tuple[int, ...], int]
 
     return run_check("compression_factor", body)
 
-
 def check_r_squared(r_squared: Callable[[Tensor, Tensor], float]) -> Verdict:
     """Check ``r_squared(y, y_pred)`` for 1-D tensors: ``1 − Σ(y − ŷ)² / Σ(y − ȳ)²`` as one number."""
     generator = torch.Generator().manual_seed(1)
@@ -74,7 +61,7 @@ def check_r_squared(r_squared: Callable[[Tensor, Tensor], float]) -> Verdict:
     def body() -> None:
         for what, y_pred in cases:
             y_in, pred_in = y.clone(), y_pred.clone()
-            got = _number(r_squared(y_in, pred_in), "r_squared")
+            got = _as_number(r_squared(y_in, pred_in), "r_squared")
             if not (torch.equal(y_in, y) and torch.equal(pred_in, y_pred)):
                 raise Mistake("modified_input", "r_squared changed its input tensors in place.",
                               "Compute new tensors (y - y.mean()) instead of in-place updates such as y -= ...")
@@ -113,7 +100,6 @@ def check_r_squared(r_squared: Callable[[Tensor, Tensor], float]) -> Verdict:
 
     return run_check("r_squared", body)
 
-
 def _pca_data() -> Tensor:
     """200 points in 6-D with a mean far from 0 and clearly different variances along rotated axes."""
     generator = torch.Generator().manual_seed(0)
@@ -121,7 +107,6 @@ def _pca_data() -> Tensor:
     scales = torch.tensor([5.0, 3.0, 2.0, 1.0, 0.5, 0.2])
     mean = torch.tensor([4.0, -3.0, 6.0, 1.0, -5.0, 2.0])
     return mean + (torch.randn(200, 6, generator=generator) * scales) @ rotation
-
 
 def check_pca_reconstruct(pca_reconstruct: Callable[[Tensor, int], Tensor]) -> Verdict:
     """Check ``pca_reconstruct(x, k)``: project the ``N×D`` data on its top ``k`` principal components and back."""

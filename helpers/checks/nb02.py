@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._core import Mistake, Verdict, run_check
+from ._core import Mistake, Verdict, as_number, run_check
 
 __all__ = ["check_conv_output_size", "check_conv_transpose_output_size", "check_count_parameters"]
 
@@ -19,20 +19,9 @@ Candidate = tuple[str, Callable[..., float], str, str]
 
 
 def _answers(function: Callable[..., Any], cases: Sequence[tuple[int, ...]], name: str) -> list[float]:
-    """The student's answer for every case, as numbers; ``None`` or a non-number is a mistake of its own."""
-    answers = []
-    for case in cases:
-        value = function(*case)
-        if value is None:
-            raise Mistake("returned_none", f"`{name}` returned None.", "Did you forget the `return` statement?")
-        try:
-            if isinstance(value, (str, bytes)):
-                raise TypeError
-            answers.append(float(value))
-        except (TypeError, ValueError):
-            raise Mistake("not_a_number", f"`{name}` returned a {type(value).__name__}, not a number.",
-                          "Return one whole number: the size of the output along one side.") from None
-    return answers
+    """The student's answer for every case, as numbers."""
+    return [as_number(function(*case), name, "Return one whole number: the size of the output along one side.")
+            for case in cases]
 
 
 def _judge(function: Callable[..., Any], name: str, args: str, cases: Sequence[tuple[int, ...]],
