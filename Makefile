@@ -27,7 +27,7 @@ help:
 	@echo "make lab        JupyterLab on notebooks/"
 	@echo "make exercises  regenerate notebooks/exercises/ from the solutions"
 	@echo "make bench      run the benchmarks"
-	@echo "make sync       rewrite the Colab badges and setup cells from pyproject.toml"
+	@echo "make sync       rewrite the Colab badges and setup cells, and helpers/models.py from the notebooks"
 	@echo "make clean      remove build/ and caches (keeps downloaded data)"
 
 install: $(STAMP)
@@ -60,6 +60,7 @@ bench: $(STAMP)
 
 sync: $(STAMP)
 	$(BIN)/python scripts/sync_notebooks.py
+	$(BIN)/python scripts/export_models.py
 
 clean:
 	rm -rf build .pytest_cache

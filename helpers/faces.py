@@ -29,6 +29,8 @@ Geometry is set in pixels of a 32-pixel image and scales with ``size``.
 
 from __future__ import annotations
 
+from functools import cache
+
 import torch
 from torch import Tensor
 
@@ -138,10 +140,11 @@ def attribute_matrix(attributes: dict[str, Tensor]) -> Tensor:
     return torch.stack([torch.as_tensor(attributes[name], dtype=torch.float32) for name in ATTRIBUTES], dim=1)
 
 
+@cache
 def faces_data() -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """The course's faces as ``(x_train, a_train, x_test, a_test)``: images ``N×3×32×32`` and attributes ``N×9``
     (columns ``ATTRIBUTES``); 10,000 training and 2,000 test faces (2,000 and 500 in fast mode), the two sets drawn
-    with different seeds."""
+    with different seeds. Rendered once per session; the tensors are shared, so do not change them in place."""
     x_train, a_train = make_faces(pick(10_000, 2_000), seed=0)
     x_test, a_test = make_faces(pick(2_000, 500), seed=1)
     return x_train, attribute_matrix(a_train), x_test, attribute_matrix(a_test)

@@ -10,6 +10,7 @@ and loads it in a second. A notebook run on its own, or out of order, simply tra
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Union
 
 from torch import Tensor
@@ -31,8 +32,12 @@ FACES_LATENT_DIM = 32
 FACES_CHANNELS = (32, 64)
 
 
+@cache
 def mnist() -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """MNIST as ``(x_train, y_train, x_test, y_test)``; fast mode keeps 2,000 training and 500 test images."""
+    """MNIST as ``(x_train, y_train, x_test, y_test)``; fast mode keeps 2,000 training and 500 test images.
+
+    Loaded once per session (every recipe asks for it); the tensors are shared, so do not change them in place.
+    """
     x_train, y_train = load_mnist("train", n=pick(None, FAST_TRAIN))
     x_test, y_test = load_mnist("test", n=pick(None, FAST_TEST))
     return x_train, y_train, x_test, y_test

@@ -186,7 +186,9 @@ def test_attribute_matrix_has_one_column_per_attribute_in_order() -> None:
 
 def test_faces_data_in_fast_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(helpers.config, "FAST", True)
+    faces.faces_data.cache_clear()  # rendered once per session: render the fast-mode set
     x_train, a_train, x_test, a_test = faces.faces_data()
+    faces.faces_data.cache_clear()
     assert x_train.shape == (2000, 3, 32, 32) and a_train.shape == (2000, 9)
     assert x_test.shape == (500, 3, 32, 32) and a_test.shape == (500, 9)
     assert not torch.equal(x_train[:500], x_test)  # different seeds

@@ -265,3 +265,40 @@ def test_run_course_builds_pages_and_stops_at_failing_cell(
     index = (build / "index.html").read_text()
     assert "href='01_good.html'" in index and "It works." in index and "not run" in index
     assert (build / "02_bad.html").exists() and not (build / "03_later.html").exists()
+
+
+# --- the code a student reads (issue: the course shows what it teaches) ---------------------------------------------
+
+CHECK_SHARE_LIMIT = 0.30
+LAYER_BY_POSITION = re.compile(r"""["'](?:encoder|decoder|net)\.\d+["']|\b(?:encoder|decoder)\[\d+\]""")
+
+
+def code_lines(path: Path) -> tuple[int, int]:
+    """(code lines, lines of check cells) of a notebook: non-blank lines of code cells, and of those starting with
+    ``# Check``."""
+    total = checks = 0
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code" or "colab-setup" in cell.metadata.get("tags", []):
+            continue
+        lines = [line for line in cell.source.splitlines() if line.strip()]
+        total += len(lines)
+        if cell.source.lstrip().startswith("# Check"):
+            checks += len(lines)
+    return total, checks
+
+
+def test_models_module_is_generated_from_the_notebooks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load_script("export_models").main(["--check"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", notebook_params(COURSE_NOTEBOOKS))
+def test_check_cells_are_at_most_thirty_percent_of_the_code(path: Path) -> None:
+    total, checks = code_lines(path)
+    assert checks <= CHECK_SHARE_LIMIT * total, f"{path.name}: {checks} of {total} code lines are check cells"
+
+
+@pytest.mark.parametrize("path", notebook_params(COURSE_NOTEBOOKS))
+def test_no_notebook_addresses_a_layer_by_position(path: Path) -> None:
+    sources = [cell.source for cell in nbformat.read(path, as_version=4).cells]
+    found = [match for source in sources for match in LAYER_BY_POSITION.findall(source)]
+    assert not found, f"{path.name} addresses layers by position ({found}): use their names"

@@ -1,7 +1,9 @@
 """Checks for the exercises of notebook 02 (a convolutional autoencoder on MNIST).
 
-Each check runs the student's function on several layer settings and compares the whole list of answers with the
-right one and with the lists the usual mistakes give, so that the verdict can name the mistake.
+The size and parameter checks run the student's function on several layer settings and compare the whole list of
+answers with the right one and with the lists the usual mistakes give, so that the verdict can name the mistake.
+The decoder check builds the student's module, reads the shape and range of what it outputs, and trains it behind an
+encoder for a few steps.
 """
 
 from __future__ import annotations
@@ -10,9 +12,14 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import torch
+import torch.nn.functional as F
+from torch import nn
+
 from ._core import Mistake, Verdict, as_number, run_check
 
-__all__ = ["check_conv_output_size", "check_conv_transpose_output_size", "check_count_parameters"]
+__all__ = ["check_conv_output_size", "check_conv_transpose_output_size", "check_count_parameters",
+           "check_face_decoder"]
 
 Candidate = tuple[str, Callable[..., float], str, str]
 """(mistake id, the formula that mistake computes, message, hint)."""
@@ -130,3 +137,86 @@ def check_count_parameters(count_parameters: Callable[..., Any]) -> Verdict:
                ])
 
     return run_check("count_parameters", body)
+
+
+FACE_SHAPE = (3, 32, 32)
+_DECODER_SHAPES = {  # (C, H, W) a mistake gives → (mistake id, message, hint)
+    (1, 32, 32): ("one_channel", "your decoder outputs one channel; colour images have three (red, green, blue).",
+                  "The last transposed convolution needs 3 output channels."),
+    (3, 28, 28): ("mnist_size", "your decoder outputs 28×28 images: it starts from MNIST's 7×7 feature maps.",
+                  "Two doublings lead to 32 pixels from 32 / 4 = 8: unflatten to C×8×8."),
+    (3, 29, 29): ("forgot_output_padding", "your decoder outputs 29×29 images: the output padding is missing.",
+                  "With kernel 3, stride 2 and padding 1, 8 → 15 → 29; `output_padding=1` makes it 8 → 16 → 32."),
+    (3, 16, 16): ("one_doubling", "your decoder outputs 16×16 images: it doubles the size only once.",
+                  "From 8×8 to 32×32 takes two stride-2 transposed convolutions (or start from 16×16)."),
+}
+
+
+def check_face_decoder(make_face_decoder: Callable[[int], Any]) -> Verdict:
+    """Check ``make_face_decoder(latent_dim)``: a module from codes ``N×d`` to images ``N×3×32×32`` in [0, 1] that
+    learns: trained behind a small encoder on 256 faces for 40 steps, the loss must fall by a tenth."""
+
+    def body() -> None:
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            decoder = make_face_decoder(8)
+            if decoder is None:
+                raise Mistake("returned_none", "`make_face_decoder` returned None.",
+                              "Did you forget the `return` statement?")
+            if not isinstance(decoder, nn.Module):
+                raise Mistake("not_a_module", f"`make_face_decoder` returned a {type(decoder).__name__}, not a "
+                              "module.", "Return an `nn.Module`, for example an `nn.Sequential(...)` of layers.")
+            images = _decode(decoder, torch.randn(4, 8))
+            _check_images(images)
+            _check_learning(decoder)
+
+    return run_check("make_face_decoder", body)
+
+
+def _decode(decoder: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    try:
+        return decoder(z)
+    except RuntimeError as error:
+        if "shapes cannot be multiplied" in str(error) or "size mismatch" in str(error):
+            raise Mistake("wrong_input_size", f"your decoder does not accept codes of {z.shape[1]} numbers "
+                          f"({str(error)[:80]}).", "Its first layer must read `latent_dim` numbers: "
+                          "`nn.Linear(latent_dim, ...)`, and each layer must take what the one before gives.") from None
+        raise
+
+
+def _check_images(images: Any) -> None:
+    if not isinstance(images, torch.Tensor):
+        raise Mistake("not_images", f"your decoder returned a {type(images).__name__}, not a tensor of images.",
+                      "Its forward pass must return one tensor N×3×32×32.")
+    shape = tuple(images.shape[1:])
+    if shape != FACE_SHAPE:
+        if shape in _DECODER_SHAPES:
+            raise Mistake(*_DECODER_SHAPES[shape])
+        raise Mistake("wrong_shape", f"for 4 codes your decoder outputs shape {tuple(images.shape)}, not "
+                      f"(4, 3, 32, 32).", "Follow the shapes layer by layer with the two formulas of section 2.")
+    if images.min() < 0 or images.max() > 1:
+        raise Mistake("no_sigmoid", f"your decoder outputs values from {images.min():.2f} to {images.max():.2f}, "
+                      "outside [0, 1].", "End with `nn.Sigmoid()`, so that every value is a valid pixel.")
+
+
+def _check_learning(decoder: nn.Module, steps: int = 40) -> None:
+    from ..faces import make_faces
+    from ..models import Encoder
+
+    faces, _ = make_faces(256, seed=11)
+    encoder = nn.Sequential(Encoder(3, 32, channels=(16, 32), hidden=64), nn.Linear(64, 8))
+    optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=3e-3)
+    losses = []
+    for step in range(steps):
+        x = faces[(step * 64) % 256:][:64]
+        loss = F.mse_loss(decoder(encoder(x)), x, reduction="sum") / len(x)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    if not last < 0.9 * first:
+        raise Mistake("does_not_learn", f"trained behind an encoder for {steps} steps, the loss went from "
+                      f"{first:.1f} to {last:.1f}: it did not fall by a tenth.",
+                      "Check that no activation sits where it blocks the gradient (a ReLU right before the "
+                      "sigmoid, say) and that the layers are not frozen (`requires_grad=False`).")
