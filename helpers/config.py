@@ -1,4 +1,4 @@
-"""Course-wide settings: fast mode, where data lives, and the setup every notebook runs first."""
+"""Course-wide settings: fast mode, where data lives, the device, and the setup every notebook runs first."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def pick(full: T, fast: T) -> T:
     return fast if FAST else full
 
 
+def pick_device() -> torch.device:
+    """The fastest device here: CUDA, then Apple's MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def seed_everything(seed: int = 0) -> None:
     """Seed Python, NumPy and PyTorch so that a notebook gives the same numbers on every run."""
     random.seed(seed)
@@ -50,8 +59,6 @@ def _inline_figures() -> None:
 
 def setup(seed: int = 0) -> None:
     """Seed everything, show figures inline and print the mode, device and versions: every notebook's first call."""
-    from .train import pick_device
-
     seed_everything(seed)
     _inline_figures()
     mode = "fast (COURSE_FAST=1: small data, few epochs)" if FAST else "full"

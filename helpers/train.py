@@ -36,15 +36,6 @@ class CheckpointError(RuntimeError):
     """A checkpoint file that cannot be read or does not fit the model."""
 
 
-def pick_device() -> torch.device:
-    """The fastest device here: CUDA, then Apple's MPS, then the CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
 def keep_freed_memory() -> bool:
     """Let glibc's malloc keep freed memory for the next batch instead of returning it to the system each time.
 
@@ -141,7 +132,7 @@ def fit(
     keep_freed_memory()
     tensors = _as_tuple(train)
     loss_fn = loss_fn or _default_loss(recon, beta)
-    device = torch.device(device) if device is not None else pick_device()
+    device = torch.device(device) if device is not None else config.pick_device()
     torch.manual_seed(seed)
     shuffle = torch.Generator().manual_seed(seed)
     model.to(device)
