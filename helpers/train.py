@@ -2,18 +2,23 @@
 
 No DataLoader, no per-sample transforms: MNIST-sized data sets fit in memory many times over, and slicing one
 tensor is several times faster on a CPU than assembling batches from single PIL images.
+
+Bad arguments and data are refused by name; a run whose loss or outputs stop being finite, or that ends worse than
+it began, stops with :class:`TrainingDiverged`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
 import math
+import numbers
 import os
 import platform
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Union
 
@@ -28,12 +33,34 @@ Data = Union[Tensor, tuple[Tensor, ...]]
 LossFn = Callable[[nn.Module, tuple[Tensor, ...]], Mapping[str, Tensor]]
 History = dict[str, list[float]]
 CACHE_VERSION = 1
+WORSE_THAN_START = 1.1
+"""A run whose last epoch's mean training loss exceeds the untrained model's loss on the first batch by more than
+this factor (for a loss of either sign: by more than 10 % of its size) has diverged, even while it stays finite."""
 _MALLOC_OPTIONS = {-1: 1 << 30, -3: 1 << 28}
 """glibc's mallopt: M_TRIM_THRESHOLD (-1) 1 GiB and M_MMAP_THRESHOLD (-3) 256 MiB, as GLIBC_TUNABLES in the Makefile."""
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint file that cannot be read or does not fit the model."""
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training stopped because the loss or an output stopped being finite, or it ended worse than it started.
+
+    ``history`` holds the epochs completed before it stopped.
+    """
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+class _NotFinite(Exception):
+    """Raised inside :func:`fit` when a loss or an output is NaN or infinite; ``what`` names it."""
+
+    def __init__(self, what: str, value: float) -> None:
+        super().__init__(what)
+        self.what, self.value = what, value
 
 
 def keep_freed_memory() -> bool:
@@ -65,11 +92,42 @@ def _adam(parameters: list[nn.Parameter], lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(parameters, lr=lr)
 
 
-def _as_tuple(data: Data) -> tuple[Tensor, ...]:
+def _as_tuple(data: Data, name: str = "data") -> tuple[Tensor, ...]:
     tensors = (data,) if isinstance(data, Tensor) else tuple(data)
     if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
-        raise ValueError("data must be a tensor or a tuple of tensors of equal length")
+        raise ValueError(f"{name} must be a tensor or a tuple of tensors of equal length")
+    if len(tensors[0]) == 0:
+        raise ValueError(f"{name} holds no images: it is empty (a filter or a slice that kept nothing?)")
     return tensors
+
+
+def _check_settings(epochs: int, batch_size: int, lr: float) -> None:
+    """Refuse a wrong training argument by name."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a number > 0 (the course uses 1e-3 to 3e-3), got {lr!r}")
+
+
+def _check_images(model: nn.Module, images: Tensor, name: str, bce: bool) -> None:
+    """Refuse, naming the fix, images ``N×C×H×W`` that ``model`` cannot take or the BCE loss would misread."""
+    weights = next((p for p in model.parameters() if p.is_floating_point()), None)
+    if images.dim() != 4 or weights is None:  # not images, or no weights to compare with: not ours to judge
+        return
+    if images.dtype != weights.dtype:
+        wanted = str(weights.dtype).removeprefix("torch.")
+        convert = "x.float()" if weights.dtype == torch.float32 else f"x.to({weights.dtype})"
+        fix = convert if images.is_floating_point() else f"{convert} / 255"
+        raise TypeError(f"{name} images are {images.dtype}, the model takes {wanted} in [0, 1]: convert them with {fix}")
+    if not torch.isfinite(images).all():
+        raise ValueError(f"{name} holds NaN or infinite values: replace or drop those images")
+    low, high = (float(v) for v in torch.aminmax(images))
+    if bce and (low < 0 or high > 1):
+        raise ValueError(
+            f"{name} images lie in [{low:g}, {high:g}], but the BCE loss needs [0, 1]: scale them "
+            f"(pixels 0-255: x / 255), or choose recon='mse'"
+        )
 
 
 def _default_loss(recon: str, beta: float) -> LossFn:
@@ -85,15 +143,52 @@ def _batches(tensors: tuple[Tensor, ...], order: Tensor, batch_size: int, device
         yield tuple(t[idx].to(device, non_blocking=True) for t in tensors)
 
 
+def _check_finite(value: Tensor, what: str) -> None:
+    """Raise :class:`_NotFinite` naming ``what`` when ``value`` holds a NaN or an infinity."""
+    finite = torch.isfinite(value)
+    if not finite.all():
+        raise _NotFinite(what, float(value[~finite].flatten()[0]))
+
+
+@contextlib.contextmanager
+def _outputs_checked(model: nn.Module) -> Iterator[None]:
+    """Within: a NaN or infinite output of ``model`` or of one of its direct submodules raises :class:`_NotFinite`
+    naming it, before any loss (torch's BCE, for one) sees it."""
+    top = type(model).__name__
+    names = {model: top} | {child: f"{top}.{name}" for name, child in model.named_children()}
+
+    def check(module: nn.Module, args: Any, output: Any) -> None:
+        for value in output if isinstance(output, (tuple, list)) else (output,):
+            if isinstance(value, Tensor) and value.is_floating_point():
+                _check_finite(value.detach(), f"the output of {names[module]}")
+
+    handles = [module.register_forward_hook(check) for module in names]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module, data: Data, loss_fn: LossFn | None = None, *, recon: str = "bce", beta: float = 1.0,
     batch_size: int = 1000, device: torch.device | None = None,
 ) -> dict[str, float]:
-    """Mean loss parts over a whole data set, in evaluation mode (a VAE still samples: its loss is an ELBO)."""
+    """Mean loss parts over a whole data set, in evaluation mode (a VAE still samples: its loss is an ELBO).
+
+    Images are checked as in :func:`fit`: float32 in [0, 1] (the range for the default BCE loss only).
+    """
     tensors = _as_tuple(data)
-    loss_fn = loss_fn or _default_loss(recon, beta)
-    device = device or next(model.parameters()).device
+    _check_images(model, tensors[0], "data", bce=loss_fn is None and recon == "bce")
+    return _evaluate(model, tensors, loss_fn or _default_loss(recon, beta), batch_size,
+                     device or next(model.parameters()).device)
+
+
+@torch.no_grad()
+def _evaluate(
+    model: nn.Module, tensors: tuple[Tensor, ...], loss_fn: LossFn, batch_size: int, device: torch.device
+) -> dict[str, float]:
     model.eval()
     sums: dict[str, float] = {}
     order = torch.arange(len(tensors[0]))
@@ -121,16 +216,28 @@ def fit(
 ) -> History:
     """Train ``model`` with Adam and return its history; the model ends on the CPU, ready to use.
 
-    ``train`` and ``test`` are a tensor of images or a tuple of tensors (images, labels, ...). The default loss is
+    ``train`` and ``test`` are a tensor of images or a tuple of tensors (images, labels, ...); images must be
+    float32 in [0, 1] (a ``TypeError`` or ``ValueError`` names the fix). The default loss is
     :func:`helpers.losses.model_loss` with ``recon`` and ``beta``; ``loss_fn(model, batch)`` replaces it and
     returns a mapping with at least ``"total"``. History keys: ``train_<part>`` and ``test_<part>`` for each part
-    (total, recon, kl), one value per epoch, and ``seconds`` per epoch. Stops with FloatingPointError when the
-    loss turns NaN or infinite. On Linux it first calls :func:`keep_freed_memory` (faster steps, same numbers).
+    (total, recon, kl), one value per epoch, and ``seconds`` per epoch.
+
+    ``seed`` fixes the order of the batches and the random draws of training (a VAE's ε); the model keeps the
+    initial weights it came with, so seed before building it (``helpers.setup()`` does) for a run that repeats.
+    :func:`fit_cached` re-initializes the weights from ``seed`` instead.
+
+    Raises :class:`TrainingDiverged` (a ``FloatingPointError``) naming the learning rate when the loss or an
+    output of the model turns NaN or infinite (the model then gets back its weights from the start of that epoch),
+    and when the last epoch's mean training loss is worse than the untrained model's on the first batch (see
+    ``WORSE_THAN_START``). On Linux it first calls :func:`keep_freed_memory` (faster steps, same numbers).
     """
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+    _check_settings(epochs, batch_size, lr)
+    tensors = _as_tuple(train, "train")
+    test_tensors = None if test is None else _as_tuple(test, "test")
+    for data, name in ((tensors, "train"), (test_tensors, "test")):
+        if data is not None:
+            _check_images(model, data[0], name, bce=loss_fn is None and recon == "bce")
     keep_freed_memory()
-    tensors = _as_tuple(train)
     loss_fn = loss_fn or _default_loss(recon, beta)
     device = torch.device(device) if device is not None else config.pick_device()
     torch.manual_seed(seed)
@@ -139,44 +246,74 @@ def fit(
     optimizer = _adam(list(model.parameters()), lr)
     n_batches = math.ceil(len(tensors[0]) / batch_size)
     history: History = {}
+    first_loss: float | None = None
+    epoch, where, start_weights = 0, "", _copy_weights(model)
     bar = tqdm(total=epochs * n_batches, desc=desc or type(model).__name__, disable=not progress,
                unit="batch", mininterval=0.5)
     try:
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            model.train()
-            sums: dict[str, float] = {}
-            order = torch.randperm(len(tensors[0]), generator=shuffle)
-            for i, batch in enumerate(_batches(tensors, order, batch_size, device), 1):
-                parts = loss_fn(model, batch)
-                loss = parts["total"]
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"the loss became {float(loss.detach())} in epoch {epoch}, batch {i}: training stopped. "
-                        f"Try a smaller learning rate than lr={lr}, or check the data lie in [0, 1]."
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                for key, value in parts.items():
-                    sums[key] = sums.get(key, 0.0) + float(value.detach()) * len(batch[0])
-                bar.update()
-                if i % 20 == 0:
-                    bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.2f}")
-            for key, total in sums.items():
-                history.setdefault(f"train_{key}", []).append(total / len(order))
-            if test is not None:
-                for key, value in evaluate(model, test, loss_fn, device=device).items():
-                    history.setdefault(f"test_{key}", []).append(value)
-            history.setdefault("seconds", []).append(time.perf_counter() - start)
-            shown = {"train": history["train_total"][-1]}
-            if test is not None:
-                shown["test"] = history["test_total"][-1]
-            bar.set_postfix(epoch=epoch, **{k: f"{v:.2f}" for k, v in shown.items()})
+        with _outputs_checked(model):
+            for epoch in range(1, epochs + 1):
+                start, start_weights = time.perf_counter(), _copy_weights(model)
+                model.train()
+                sums: dict[str, float] = {}
+                order = torch.randperm(len(tensors[0]), generator=shuffle)
+                for i, batch in enumerate(_batches(tensors, order, batch_size, device), 1):
+                    where = f"in epoch {epoch}, batch {i}"
+                    parts = loss_fn(model, batch)
+                    loss = parts["total"]
+                    _check_finite(loss.detach(), "the loss")
+                    if first_loss is None:
+                        first_loss = float(loss.detach())
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    for key, value in parts.items():
+                        sums[key] = sums.get(key, 0.0) + float(value.detach()) * len(batch[0])
+                    bar.update()
+                    if i % 20 == 0:
+                        bar.set_postfix(epoch=epoch, loss=f"{float(loss.detach()):.2f}")
+                for key, total in sums.items():
+                    history.setdefault(f"train_{key}", []).append(total / len(order))
+                if test_tensors is not None:
+                    where = f"on the test set after epoch {epoch}"
+                    results = _evaluate(model, test_tensors, loss_fn, 1000, device)
+                    _check_finite(torch.tensor(results["total"]), "the loss")
+                    for key, value in results.items():
+                        history.setdefault(f"test_{key}", []).append(value)
+                history.setdefault("seconds", []).append(time.perf_counter() - start)
+                shown = {"train": history["train_total"][-1]}
+                if test is not None:
+                    shown["test"] = history["test_total"][-1]
+                bar.set_postfix(epoch=epoch, **{k: f"{v:.2f}" for k, v in shown.items()})
+    except _NotFinite as error:
+        model.load_state_dict(start_weights)
+        weights = f"from the end of epoch {epoch - 1}" if epoch > 1 else "from before training"
+        raise TrainingDiverged(
+            f"training stopped: {error.what} became {error.value} {where} (lr={lr:g}). The model is back to its "
+            f"weights {weights}. Try a smaller learning rate, e.g. lr={lr / 10:g}, or check the loss function.",
+            history,
+        ) from None
     finally:
         bar.close()
         model.to("cpu").eval()
+    _check_progress(history, first_loss, lr)
     return history
+
+
+def _copy_weights(model: nn.Module) -> dict[str, Tensor]:
+    return {key: value.detach().clone() for key, value in model.state_dict().items()}
+
+
+def _check_progress(history: History, first_loss: float | None, lr: float) -> None:
+    """Raise :class:`TrainingDiverged` when the last epoch ends worse than the untrained model began."""
+    last = history["train_total"][-1]
+    if first_loss is not None and last > first_loss + (WORSE_THAN_START - 1) * abs(first_loss):
+        raise TrainingDiverged(
+            f"training diverged: the last epoch's mean training loss, {last:,.1f}, is worse than the "
+            f"untrained model's {first_loss:,.1f} on the first batch (lr={lr:g}). The loss stayed finite, but "
+            f"the steps were too large: try a smaller learning rate, e.g. lr={lr / 10:g}.",
+            history,
+        )
 
 
 def fingerprint(data: Data | None) -> str | None:
