@@ -3,22 +3,29 @@
 No DataLoader, no per-sample transforms: MNIST-sized data sets fit in memory many times over, and slicing one
 tensor is several times faster on a CPU than assembling batches from single PIL images.
 
-Bad arguments and data are refused by name; a run whose loss or outputs stop being finite, or that ends worse than
-it began, stops with :class:`TrainingDiverged`.
+Nothing is lost and nothing is silently wrong: bad arguments and data are refused by name, a run whose loss or
+outputs stop being finite, or that ends worse than it began, stops with :class:`TrainingDiverged` and is never
+cached; a checkpoint is used only when its stored key and the digest of its tensors match; a cache that cannot be
+written costs the cache, not the trained model.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import ctypes
+import dis
 import hashlib
+import inspect
 import json
 import math
 import numbers
 import os
 import platform
+import textwrap
 import time
-from collections.abc import Callable, Iterator, Mapping
+import types
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Union
 
@@ -32,7 +39,8 @@ from .losses import model_loss
 Data = Union[Tensor, tuple[Tensor, ...]]
 LossFn = Callable[[nn.Module, tuple[Tensor, ...]], Mapping[str, Tensor]]
 History = dict[str, list[float]]
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+"""Part of every cache key; version 2 added the code of the model and the loss to the key."""
 WORSE_THAN_START = 1.1
 """A run whose last epoch's mean training loss exceeds the untrained model's loss on the first batch by more than
 this factor (for a loss of either sign: by more than 10 % of its size) has diverged, even while it stays finite."""
@@ -41,7 +49,7 @@ _MALLOC_OPTIONS = {-1: 1 << 30, -3: 1 << 28}
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be read or does not fit the model."""
+    """A checkpoint file that cannot be read or written, was damaged, or was made for another recipe or model."""
 
 
 class TrainingDiverged(FloatingPointError):
@@ -316,42 +324,245 @@ def _check_progress(history: History, first_loss: float | None, lr: float) -> No
         )
 
 
+def _hash_tensors(digest: Any, named: Iterable[tuple[str, Tensor]]) -> None:
+    """Feed each tensor's name, dtype, shape and bytes into ``digest`` (a hashlib object)."""
+    for name, tensor in named:
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}{tensor.dtype}{tuple(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+
+
 def fingerprint(data: Data | None) -> str | None:
     """A short hash of tensors' shapes and bytes: the data part of a cache key."""
     if data is None:
         return None
     digest = hashlib.sha1()
-    for t in _as_tuple(data):
-        t = t.detach().cpu().contiguous()
-        digest.update(f"{t.dtype}{tuple(t.shape)}".encode())
-        digest.update(t.numpy().tobytes())
+    _hash_tensors(digest, (("", t) for t in _as_tuple(data)))
     return digest.hexdigest()[:16]
 
 
+def _checkpoint_digest(state_dict: Mapping[str, Tensor], history: History) -> str:
+    """sha256 over every tensor (name, dtype, shape, bytes) and the history: what a checkpoint's file must match."""
+    digest = hashlib.sha256()
+    _hash_tensors(digest, sorted(state_dict.items()))
+    digest.update(json.dumps(history, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def save_checkpoint(path: Path, model: nn.Module, history: History, meta: Mapping[str, Any]) -> None:
-    """Write weights, history and metadata atomically (a temporary file, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write weights, history, metadata and their digest atomically (a temporary file, then a rename).
+
+    Raises CheckpointError, naming the folder, when it cannot be written. The temporary file is removed whatever
+    happens, a ``KeyboardInterrupt`` during the save included.
+    """
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {"state_dict": state, "history": history,
+               "meta": {**meta, "digest": _checkpoint_digest(state, history)}}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    payload = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-               "history": history, "meta": dict(meta)}
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as error:  # torch.save reports an unwritable file as a RuntimeError
+        raise CheckpointError(
+            f"the checkpoint cache {path.parent} cannot be written ({type(error).__name__}: {str(error)[:200]})"
+        ) from error
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
-def load_checkpoint(path: Path, model: nn.Module) -> tuple[History, dict[str, Any]]:
+def load_checkpoint(
+    path: Path, model: nn.Module, key: Mapping[str, Any] | None = None
+) -> tuple[History, dict[str, Any]]:
     """Load weights into ``model`` (``weights_only=True``: no code is unpickled); return history and metadata.
 
-    Raises CheckpointError, naming the file, when it is unreadable or does not fit the model.
+    Before the weights are used, the tensors are checked against the digest stored with them and, when ``key`` is
+    given, the key stored with them is compared with it. Raises CheckpointError, naming the file and the fault,
+    when it is unreadable, damaged, made for another key or does not fit the model.
     """
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(payload["state_dict"])
-        return payload["history"], payload["meta"]
+        state, history, meta = payload["state_dict"], payload["history"], payload["meta"]
+        if meta.get("digest") != _checkpoint_digest(state, history):
+            raise CheckpointError(
+                f"checkpoint {path.name} is damaged: its tensors do not match the digest stored with them."
+            )
+        if key is not None and meta.get("key") != _key_json(key):
+            differences = _differences(json.loads(meta.get("key", "{}")), json.loads(_key_json(key)))
+            raise CheckpointError(f"checkpoint {path.name} was made for another recipe ({differences}).")
+        model.load_state_dict(state)
+        return history, meta
+    except CheckpointError:
+        raise
     except Exception as error:  # a truncated zip, a foreign pickle, wrong keys or shapes
         raise CheckpointError(
             f"checkpoint {path} cannot be used ({type(error).__name__}: {str(error)[:200]}). "
             f"Delete it and the model is trained again."
         ) from error
+
+
+def _differences(stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+    """The fields in which two cache keys differ, e.g. ``config.activation 'relu' there, 'leaky_relu' here``."""
+    flat_stored, flat_wanted = _flatten(stored), _flatten(wanted)
+    fields = [f for f in sorted(flat_stored.keys() | flat_wanted.keys()) if flat_stored.get(f) != flat_wanted.get(f)]
+    shown = [f"{f} {flat_stored.get(f)!r} there, {flat_wanted.get(f)!r} here" for f in fields[:3]]
+    return "; ".join(shown) + (f"; {len(fields) - 3} more" if len(fields) > 3 else "")
+
+
+def _flatten(key: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in key.items():
+        if isinstance(value, Mapping):
+            flat |= _flatten(value, f"{prefix}{name}.")
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+# --- the cache key: what defines a trained model, its code included --------------------------------------------
+
+
+def cache_key(
+    model: nn.Module, train: Data, test: Data | None, loss_fn: LossFn | None, settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What defines the model :func:`fit_cached` trains: the model's class, ``config`` and code (of every class
+    among its modules and their bases that is not torch's), fingerprints of the data, the loss function's name
+    and code (the default loss: :func:`helpers.losses.model_loss`), and the training ``settings``.
+    The checkpoint keeps it as readable JSON, and a load compares it."""
+    return {
+        "version": CACHE_VERSION,
+        "model": f"{type(model).__module__}.{type(model).__qualname__}",
+        "config": getattr(model, "config", repr(model)),
+        "model_code": code_digest(_model_classes(model)),
+        "train": fingerprint(train),
+        "test": fingerprint(test),
+        "loss_fn": f"{loss_fn.__module__}.{loss_fn.__qualname__}" if loss_fn else None,
+        "loss_code": code_digest([loss_fn or model_loss]),
+        **settings,
+    }
+
+
+def _key_json(key: Mapping[str, Any]) -> str:
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+def _model_classes(model: nn.Module) -> list[type]:
+    """The classes of ``model``'s modules and their bases, torch's own left out."""
+    classes: list[type] = []
+    for module in model.modules():
+        for cls in type(module).__mro__:
+            if cls not in classes and not _is_library(cls):
+                classes.append(cls)
+    return classes
+
+
+def _is_library(obj: Any) -> bool:
+    return obj.__module__.partition(".")[0] in {"builtins", "torch", "torchvision"}
+
+
+def code_digest(objects: Iterable[Any]) -> str:
+    """A short hash of the code of ``objects`` (functions and classes) and, followed recursively, of the functions,
+    classes and constants they use from their own module, the course's ``helpers`` or the notebook (``__main__``).
+
+    A function or class counts by its source as Python parses it (comments, layout and docstrings do not count);
+    where there is no source (a class defined in a notebook cell, code made by ``exec``) and for lambdas, by its
+    bytecode, constants and names. Defaults and closed-over values count too.
+    """
+    digest = hashlib.sha256()
+    pending, seen = list(objects), set()
+    while pending:
+        obj = pending.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        text, uses = _code_parts(obj)
+        digest.update(text.encode())
+        pending.extend(uses)
+    return digest.hexdigest()[:16]
+
+
+def _code_parts(obj: Any) -> tuple[str, list[Any]]:
+    """The text standing for the code of ``obj`` (a function or class) and the functions and classes it uses."""
+    text, uses = [_code_text(obj)], []
+    functions = [obj] if inspect.isfunction(obj) else [fn for _, fn in _methods(obj)]
+    for fn in functions:
+        values = {name: fn.__globals__[name] for name in _global_names(fn.__code__) if name in fn.__globals__}
+        for i, cell in enumerate(fn.__closure__ or ()):
+            with contextlib.suppress(ValueError):  # an empty cell
+                values[f"{fn.__qualname__} closure {i}"] = cell.cell_contents
+        for i, default in enumerate((*(fn.__defaults__ or ()), *(fn.__kwdefaults__ or {}).items())):
+            values[f"{fn.__qualname__} default {i}"] = default
+        for name, value in sorted(values.items()):
+            _collect(name, value, fn.__module__, text, uses)
+    return "\n".join(text), uses
+
+
+def _collect(name: str, value: Any, module: str, text: list[str], uses: list[Any], depth: int = 0) -> None:
+    """Put a constant ``value`` (or a library's function or class, by name) into ``text``, and a function or class
+    of the code in ``module``, the notebook or the course's package into ``uses``."""
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        text.append(f"{name}={value!r}")
+    elif inspect.isfunction(value) or inspect.isclass(value):
+        if value.__module__ in (module, "__main__") or value.__module__.partition(".")[0] == __package__:
+            uses.append(value)
+        else:  # a library's: its name stands for it
+            text.append(f"{name}={value.__module__}.{value.__qualname__}")
+    elif isinstance(value, (tuple, list, dict)) and depth < 3:
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, item in items:
+            _collect(f"{name}[{k!r}]", item, module, text, uses, depth + 1)
+
+
+def _global_names(code: types.CodeType) -> list[str]:
+    """The global names that ``code`` and the code nested in it load."""
+    names = [i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += _global_names(const)
+    return names
+
+
+def _methods(cls: type) -> list[tuple[str, types.FunctionType]]:
+    """The functions defined in a class body (methods, static and class methods, property accessors), by name."""
+    found = []
+    for name, member in sorted(vars(cls).items()):
+        member = getattr(member, "__func__", member)
+        accessors = (member.fget, member.fset, member.fdel) if isinstance(member, property) else (member,)
+        found += [(name, fn) for fn in accessors if inspect.isfunction(fn)]
+    return found
+
+
+def _code_text(obj: Any) -> str:
+    """``obj``'s source as parsed, without docstrings; its bytecode when there is no source, and for lambdas."""
+    try:
+        if obj.__name__ == "<lambda>":
+            raise OSError("a lambda's source line may hold other code")
+        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+    except (OSError, TypeError, SyntaxError):
+        return _bytecode_text(obj)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and ast.get_docstring(node):
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def _bytecode_text(obj: Any) -> str:
+    if inspect.isfunction(obj):
+        return _code_repr(obj.__code__)
+    methods = [f"{name}: {_code_repr(fn.__code__)}" for name, fn in _methods(obj)]
+    constants = [f"{name}={value!r}" for name, value in sorted(vars(obj).items())
+                 if not name.startswith("__") and isinstance(value, (bool, int, float, str, type(None)))]
+    return f"class {obj.__qualname__}{tuple(b.__qualname__ for b in obj.__bases__)}: {methods} {constants}"
+
+
+def _code_repr(code: types.CodeType) -> str:
+    """A code object's name, arguments, bytecode, names and constants (nested code objects the same way)."""
+    consts = [
+        _code_repr(c) if isinstance(c, types.CodeType) else repr(sorted(c, key=repr) if isinstance(c, frozenset) else c)
+        for c in code.co_consts
+    ]
+    return f"{code.co_name}{code.co_varnames[: code.co_argcount]} {code.co_code.hex()} {code.co_names} {consts}"
 
 
 def _reset_parameters(model: nn.Module, seed: int) -> None:
@@ -365,29 +576,23 @@ def fit_cached(model: nn.Module, train: Data, test: Data | None = None, *, name:
                **fit_kwargs: Any) -> History:
     """Like :func:`fit`, but train only once: later calls with the same key load the weights in a second.
 
-    The key is the model's class and ``config``, fingerprints of ``train`` and ``test``, and the training
-    arguments (epochs, batch size, learning rate, loss, β, seed). The model is re-initialized from ``seed`` before
-    training, so the result depends on the key alone. Checkpoints live in ``helpers.config.CHECKPOINT_DIR``;
-    an unreadable one is reported and replaced.
+    The key (:func:`cache_key`) holds the model's class, ``config`` and code, fingerprints of ``train`` and
+    ``test``, the loss function and its code, and the training arguments (epochs, batch size, learning rate, β,
+    seed). The model is re-initialized from ``seed`` before training, so the result depends on the key alone.
+    Checkpoints live in ``helpers.config.CHECKPOINT_DIR``. One is used only when it was made for this key and its
+    tensors match the digest stored with them; otherwise a line says why, and the model is trained again. A run
+    that diverges raises :class:`TrainingDiverged` and is not cached; a cache that cannot be written costs one
+    printed line, and the trained model and its history are returned all the same.
     """
     settings = {k: fit_kwargs.get(k, v) for k, v in
                 {"epochs": 10, "batch_size": 128, "lr": 1e-3, "recon": "bce", "beta": 1.0, "seed": 0}.items()}
-    loss_fn = fit_kwargs.get("loss_fn")
-    key = {
-        "version": CACHE_VERSION,
-        "model": type(model).__name__,
-        "config": getattr(model, "config", repr(model)),
-        "train": fingerprint(train),
-        "test": fingerprint(test),
-        "loss_fn": f"{loss_fn.__module__}.{loss_fn.__qualname__}" if loss_fn else None,
-        **settings,
-    }
-    digest = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    key = cache_key(model, train, test, fit_kwargs.get("loss_fn"), settings)
+    digest = hashlib.sha1(_key_json(key).encode()).hexdigest()[:16]
     label = name or type(model).__name__
     path = config.CHECKPOINT_DIR / f"{label}-{digest}.pt"
     if path.exists():
         try:
-            history, meta = load_checkpoint(path, model)
+            history, meta = load_checkpoint(path, model, key)
             model.eval()
             print(f"{label}: loaded from the checkpoint cache ({path.name}; training took "
                   f"{meta.get('train_seconds', float('nan')):.0f} s)")
@@ -396,9 +601,16 @@ def fit_cached(model: nn.Module, train: Data, test: Data | None = None, *, name:
             print(f"{label}: {error} Training again.")
     _reset_parameters(model, settings["seed"])
     start = time.perf_counter()
-    history = fit(model, train, test, desc=fit_kwargs.pop("desc", label), **fit_kwargs)
+    try:
+        history = fit(model, train, test, desc=fit_kwargs.pop("desc", label), **fit_kwargs)
+    except TrainingDiverged as error:
+        raise TrainingDiverged(f"{label}: {error} Nothing was written to the checkpoint cache.", error.history) from None
     seconds = time.perf_counter() - start
-    save_checkpoint(path, model, history, {"key": json.dumps(key, sort_keys=True, default=str),
-                                           "train_seconds": seconds})
+    try:
+        save_checkpoint(path, model, history, {"key": _key_json(key), "train_seconds": seconds})
+    except CheckpointError as error:
+        print(f"{label}: trained in {seconds:.0f} s, but not cached: {error}. To keep trained models, point "
+              f"COURSE_DATA_DIR to a writable folder before starting (e.g. export COURSE_DATA_DIR=$HOME/course-data).")
+        return history
     print(f"{label}: trained in {seconds:.0f} s and saved to the checkpoint cache ({path.name})")
     return history
