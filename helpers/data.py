@@ -5,7 +5,8 @@
 
 1. the cache ``DATA_DIR/MNIST/raw`` or ``DATA_DIR/FashionMNIST/raw`` (torchvision's layout, idx files, ``.gz`` or not);
 2. Fashion-MNIST only: the system copy of Debian's package ``dataset-fashion-mnist``;
-3. a torchvision download into the cache, when the download server answers (a 2-second check first);
+3. a torchvision download into the cache, when the download server answers (checked first, for at most
+   ``ONLINE_CHECK_TIMEOUT_S``);
 4. MNIST only: the bundled real subset ``data/mnist_subset.npz`` (4,000 train / 1,000 test digits).
 
 Every load prints one line naming the source. A damaged file raises :class:`DataError` naming the file and the fix.

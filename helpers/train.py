@@ -574,7 +574,7 @@ def _reset_parameters(model: nn.Module, seed: int) -> None:
 
 def fit_cached(model: nn.Module, train: Data, test: Data | None = None, *, name: str | None = None,
                **fit_kwargs: Any) -> History:
-    """Like :func:`fit`, but train only once: later calls with the same key load the weights in a second.
+    """Like :func:`fit`, but train only once: later calls with the same key load the weights instead.
 
     The key (:func:`cache_key`) holds the model's class, ``config`` and code, fingerprints of ``train`` and
     ``test``, the loss function and its code, and the training arguments (epochs, batch size, learning rate, β,
