@@ -127,7 +127,7 @@ def _check_images(model: nn.Module, images: Tensor, name: str, bce: bool) -> Non
         wanted = str(weights.dtype).removeprefix("torch.")
         convert = "x.float()" if weights.dtype == torch.float32 else f"x.to({weights.dtype})"
         fix = convert if images.is_floating_point() else f"{convert} / 255"
-        raise TypeError(f"{name} images are {images.dtype}, the model takes {wanted} in [0, 1]: convert them with {fix}")
+        raise TypeError(f"{name} images are {images.dtype}, the model takes {wanted} in [0, 1]: convert with {fix}")
     if not torch.isfinite(images).all():
         raise ValueError(f"{name} holds NaN or infinite values: replace or drop those images")
     low, high = (float(v) for v in torch.aminmax(images))
@@ -604,7 +604,8 @@ def fit_cached(model: nn.Module, train: Data, test: Data | None = None, *, name:
     try:
         history = fit(model, train, test, desc=fit_kwargs.pop("desc", label), **fit_kwargs)
     except TrainingDiverged as error:
-        raise TrainingDiverged(f"{label}: {error} Nothing was written to the checkpoint cache.", error.history) from None
+        message = f"{label}: {error} Nothing was written to the checkpoint cache."
+        raise TrainingDiverged(message, error.history) from None
     seconds = time.perf_counter() - start
     try:
         save_checkpoint(path, model, history, {"key": _key_json(key), "train_seconds": seconds})

@@ -76,7 +76,10 @@ def test_an_empty_data_set_is_refused_by_name(digits):
 
 @pytest.mark.parametrize(
     ("convert", "dtype", "fix"),
-    [(lambda x: (x * 255).to(torch.uint8), "torch.uint8", "x.float() / 255"), (torch.Tensor.double, "torch.float64", "x.float()")],
+    [
+        (lambda x: (x * 255).to(torch.uint8), "torch.uint8", "x.float() / 255"),
+        (torch.Tensor.double, "torch.float64", "x.float()"),
+    ],
     ids=["uint8", "float64"],
 )
 def test_images_of_the_wrong_dtype_name_float32_and_the_fix(digits, convert, dtype, fix):
