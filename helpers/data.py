@@ -5,7 +5,8 @@
 
 1. the cache ``DATA_DIR/MNIST/raw`` or ``DATA_DIR/FashionMNIST/raw`` (torchvision's layout, idx files, ``.gz`` or not);
 2. Fashion-MNIST only: the system copy of Debian's package ``dataset-fashion-mnist``;
-3. a torchvision download into the cache, when the download server answers (a 2-second check first);
+3. a torchvision download into the cache, when the download server answers (checked first, for at most
+   ``ONLINE_CHECK_TIMEOUT_S``);
 4. MNIST only: the bundled real subset ``data/mnist_subset.npz`` (4,000 train / 1,000 test digits).
 
 Every load prints one line naming the source. A damaged file raises :class:`DataError` naming the file and the fix.
@@ -19,16 +20,20 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
-import math
+import shutil
 import socket
+import tempfile
 import threading
 import warnings
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 import torch
 from torch import Tensor
+from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
 
 from .config import DATA_DIR, REPO_DIR
 from .faces import make_faces
@@ -96,27 +101,47 @@ def download_with_torchvision(dataset: str) -> str | None:
     return None
 
 
-def read_idx(path: Path, fix: str = "replace it with an intact copy") -> np.ndarray:
-    """Read an idx file of unsigned bytes (``.gz`` or not) into a uint8 array of the dimensions in its header.
+def read_idx(path: Path, fix: str = "replace it with an intact copy") -> Tensor:
+    """Read an idx file of unsigned bytes (``.gz`` or not) with torchvision's reader: a uint8 tensor of the
+    dimensions in its header.
 
-    Raises :class:`DataError` naming ``path`` and ``fix`` when the file is not a valid idx file or is truncated.
+    Raises :class:`DataError` naming ``path`` and ``fix`` whatever is wrong: an unreadable file or gzip stream, a
+    bad magic number, an incomplete header, a size other than the header promises, values other than bytes.
     """
+    head = b""
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise DataError(f"{path} cannot be read ({error}): {fix}") from error
-    # Header: two zero bytes, type code 0x08 (unsigned byte), number of dimensions; then each dimension (big-endian).
-    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or not 1 <= raw[3] <= 3:
-        raise DataError(f"{path} is not an idx file of unsigned bytes (bad magic number {raw[:4].hex()}): {fix}")
-    n_dims = raw[3]
-    header_size = 4 + 4 * n_dims
-    if len(raw) < header_size:
-        raise DataError(f"{path} is truncated (its header is incomplete): {fix}")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=n_dims, offset=4))
-    expected = header_size + math.prod(shape)
-    if len(raw) != expected:
-        raise DataError(f"{path} has {len(raw):,} bytes, its header promises {expected:,} (truncated?): {fix}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+        with _uncompressed(path) as plain:
+            with plain.open("rb") as file:
+                head = file.read(4)
+            tensor = read_sn3_pascalvincent_tensor(str(plain), strict=False)
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"{path} cannot be read ({_name(error)}: {error}): {fix}") from error
+    except (AssertionError, KeyError) as error:  # torchvision asserts the magic number's dimensions and type code
+        raise DataError(f"{path} is not an idx file (bad magic number {head.hex() or '(empty)'}): {fix}") from error
+    except ValueError as error:  # the data would start beyond the end of the file
+        raise DataError(f"{path} is truncated (its header is incomplete): {fix}") from error
+    except Exception as error:  # noqa: BLE001 - e.g. torch's "shape '[5, 28, 28]' is invalid for input of size 3920"
+        raise DataError(
+            f"{path} is truncated or damaged: it does not hold the values its header promises "
+            f"({_name(error)}: {error}): {fix}"
+        ) from error
+    if tensor.dtype != torch.uint8:
+        raise DataError(f"{path} holds {str(tensor.dtype).removeprefix('torch.')} values, not unsigned bytes: {fix}")
+    return tensor
+
+
+@contextlib.contextmanager
+def _uncompressed(path: Path) -> Iterator[Path]:
+    """``path`` itself, or for a ``.gz`` file a decompressed copy in a temporary folder (removed afterwards):
+    torchvision's reader takes uncompressed files only."""
+    if path.suffix != ".gz":
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        plain = Path(folder) / path.stem
+        with gzip.open(path, "rb") as source, plain.open("wb") as target:
+            shutil.copyfileobj(source, target)
+        yield plain
 
 
 def make_ellipses(n: int, size: int = 28, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -184,10 +209,10 @@ def _load(dataset: str, split: str, n: int | None) -> tuple[Tensor, Tensor]:
         images, labels = images[:n], labels[:n]
     count = f"{len(labels):,}" if len(labels) == total else f"the first {len(labels):,} of {total:,}"
     print(f"{title}: {count} images from {source}.")
-    return torch.from_numpy(images.astype(np.float32) / 255).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+    return images.float().div(255).unsqueeze(1), labels.long()
 
 
-def _read_idx_pair(folder: Path, split: str, fix: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _read_idx_pair(folder: Path, split: str, fix: str) -> tuple[Tensor, Tensor] | None:
     """Read the images and labels of ``split`` from ``folder``, or ``None`` when either file is missing."""
     prefix = _FILE_PREFIX[split]
     images_path = _find_idx(folder / f"{prefix}-images-idx3-ubyte")
@@ -196,11 +221,16 @@ def _read_idx_pair(folder: Path, split: str, fix: str) -> tuple[np.ndarray, np.n
         return None
     images = read_idx(images_path, fix)
     labels = read_idx(labels_path, fix)
-    if images.shape[1:] != (28, 28):
-        raise DataError(f"{images_path} holds images of shape {images.shape[1:]}, not 28×28: {fix}")
-    if labels.ndim != 1 or len(labels) != len(images) or labels.max(initial=0) > 9:
-        raise DataError(f"{labels_path} does not hold one label 0-9 per image of {images_path.name}: {fix}")
+    _check_pair(images, labels, images_path, labels_path, fix)
     return images, labels
+
+
+def _check_pair(images: Tensor, labels: Tensor, images_path: Path, labels_path: Path, fix: str) -> None:
+    """Images ``N×28×28`` and one label 0-9 for each, or a :class:`DataError` naming the file and ``fix``."""
+    if images.dim() != 3 or images.shape[1:] != (28, 28):
+        raise DataError(f"{images_path} holds images of shape {tuple(images.shape[1:])}, not 28×28: {fix}")
+    if labels.dim() != 1 or len(labels) != len(images) or (len(labels) and int(labels.max()) > 9):
+        raise DataError(f"{labels_path} does not hold one label 0-9 per image of {images_path.name}: {fix}")
 
 
 def _find_idx(stem: Path) -> Path | None:
@@ -211,13 +241,18 @@ def _find_idx(stem: Path) -> Path | None:
     return None
 
 
-def _read_bundled(split: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_bundled(split: str) -> tuple[Tensor, Tensor]:
     """Read ``split`` of the bundled MNIST subset."""
+    fix = f"restore it with {_BUNDLED_FIX}"
     try:
         with np.load(BUNDLED_MNIST_PATH) as bundle:
-            return bundle[f"{split}_images"], bundle[f"{split}_labels"]
-    except (OSError, ValueError, KeyError, EOFError) as error:
-        raise DataError(f"{BUNDLED_MNIST_PATH} cannot be read ({error}): restore it with {_BUNDLED_FIX}") from error
+            images, labels = torch.from_numpy(bundle[f"{split}_images"]), torch.from_numpy(bundle[f"{split}_labels"])
+    except Exception as error:  # noqa: BLE001 - BadZipFile, zlib.error, EOFError, a missing array: all mean damage
+        raise DataError(f"{BUNDLED_MNIST_PATH} cannot be read ({_name(error)}: {error}): {fix}") from error
+    if images.dtype != torch.uint8:
+        raise DataError(f"{BUNDLED_MNIST_PATH} holds {images.dtype} images, not unsigned bytes: {fix}")
+    _check_pair(images, labels, BUNDLED_MNIST_PATH, BUNDLED_MNIST_PATH, fix)
+    return images, labels
 
 
 def _nothing_found_message(dataset: str, split: str, cache_dir: Path, download_failure: str | None) -> str:
@@ -254,6 +289,12 @@ def server_answers(host: str, port: int) -> bool:
     attempt.start()
     attempt.join(ONLINE_CHECK_TIMEOUT_S)
     return bool(answered)
+
+
+def _name(error: Exception) -> str:
+    """An exception's type as the reader would look it up: ``EOFError``, ``zlib.error``, ``zipfile.BadZipFile``."""
+    kind = type(error)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
 
 
 def _show(path: Path) -> str:

@@ -12,7 +12,8 @@ Each notebook runs in a fresh kernel of the current environment, with its own fo
      "finished", "slowest_cells": [{"index", "seconds", "first_line"}]}, ...}}
 
 (entries of earlier runs are kept, so ``--only`` updates one notebook's line). A failing notebook stops the run:
-the exit code is 1 and the message names the notebook, the cell and the error.
+the exit code is 1 and the message names the notebook, the cell and the error. A cell still running after
+``--stall`` seconds (``COURSE_STALL_S``, default 600) is named on stderr with every thread of its kernel's stack.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import platform
 import re
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -37,6 +39,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown import markdown2html
+
+from helpers.config import STALL_ENV, STALL_LOG_ENV, StallReport
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -107,10 +111,11 @@ def describe_failure(cell: nbformat.NotebookNode, index: int, error: Exception) 
     return f"{label} failed with {reason}\n{source}"
 
 
-def run_notebook(path: Path, build: Path, timeout: int, mode: str) -> Result:
+def run_notebook(path: Path, build: Path, timeout: int, mode: str, stalls: StallReport | None = None) -> Result:
     """Execute ``path`` in a fresh kernel; write the executed notebook and its HTML to ``build``.
 
-    Raises ``NotebookFailed`` (after writing what ran) when a cell fails or times out.
+    Raises ``NotebookFailed`` (after writing what ran) when a cell fails or times out. ``stalls`` names a cell
+    that runs past its limit.
     """
     nb = nbformat.read(path, as_version=4)
     title, summary = outline(nb, path.stem)
@@ -119,9 +124,13 @@ def run_notebook(path: Path, build: Path, timeout: int, mode: str) -> Result:
 
     def cell_started(cell: nbformat.NotebookNode, cell_index: int) -> None:
         current.update(index=cell_index, start=time.perf_counter())
+        if stalls:
+            stalls.start(f"{path.name}, cell {cell_index} ({_first_line(cell.source)[:60]})")
 
     def cell_finished(cell: nbformat.NotebookNode, cell_index: int, execute_reply: dict) -> None:
         cell_seconds[cell_index] = time.perf_counter() - current["start"]
+        if stalls:
+            stalls.stop()
 
     client = NotebookClient(
         nb,
@@ -137,6 +146,8 @@ def run_notebook(path: Path, build: Path, timeout: int, mode: str) -> Result:
     try:
         client.execute()
     except Exception as error:  # noqa: BLE001 - any failure (error, timeout, dead kernel) stops the run
+        if stalls:
+            stalls.stop()
         index = current["index"]
         failure = describe_failure(nb.cells[index], index, error) if index >= 0 else f"{type(error).__name__}: {error}"
     seconds = time.perf_counter() - start
@@ -284,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fast", action="store_true", help="set COURSE_FAST=1 (small data, few epochs)")
     parser.add_argument("--only", metavar="PATTERN", help="run the notebooks whose name matches *PATTERN*")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a single cell may take (default 1800)")
+    parser.add_argument("--stall", type=float, default=float(os.environ.get(STALL_ENV, 600)),
+                        help=f"seconds after which a running cell is named with its kernel's stacks ({STALL_ENV}, 600)")
     parser.add_argument("--notebooks", type=Path, default=REPO_DIR / "notebooks", help="folder of the notebooks")
     parser.add_argument("--build", type=Path, default=REPO_DIR / "build", help="output folder")
     args = parser.parse_args(argv)
@@ -308,10 +321,14 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[Result] = []
     failure = ""
+    stall_logs = Path(tempfile.mkdtemp(prefix="course-stalls-"))
+    os.environ[STALL_ENV] = f"{args.stall:g}"  # the kernels inherit both; helpers.setup() arms the watch
     for path in selected:
         print(f"{path.stem:<32} ", end="", flush=True)
+        stall_log = stall_logs / f"{path.stem}.log"
+        os.environ[STALL_LOG_ENV] = str(stall_log)
         try:
-            result = run_notebook(path, args.build, args.timeout, mode)
+            result = run_notebook(path, args.build, args.timeout, mode, StallReport(args.stall, stall_log))
         except NotebookFailed as error:
             result, failure = error.result, str(error)
         results.append(result)
@@ -319,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{result.status:<7} {result.seconds:6.1f} s", flush=True)
         if failure:
             break
+    shutil.rmtree(stall_logs, ignore_errors=True)
 
     timings["notebooks"] = dict(sorted(timings["notebooks"].items()))
     timings_path.write_text(json.dumps(timings, indent=1) + "\n", encoding="utf-8")
