@@ -33,7 +33,6 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 from torch import Tensor
-from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
 
 from .config import DATA_DIR, REPO_DIR
 from .faces import make_faces
@@ -108,6 +107,8 @@ def read_idx(path: Path, fix: str = "replace it with an intact copy") -> Tensor:
     Raises :class:`DataError` naming ``path`` and ``fix`` whatever is wrong: an unreadable file or gzip stream, a
     bad magic number, an incomplete header, a size other than the header promises, values other than bytes.
     """
+    from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor  # here: torchvision takes seconds to import
+
     head = b""
     try:
         with _uncompressed(path) as plain:

@@ -1,4 +1,5 @@
-"""Tools of the first notebook: PCA as a linear autoencoder, least-squares read-outs and R².
+"""Linear tools for latent spaces: PCA as a linear autoencoder, least-squares read-outs and R² (notebook 01), and the
+two simple samplers of a plain autoencoder's codes, its bounding box and a Gaussian fitted to it (notebooks 03, 05).
 
 ``PCA`` keeps the best ``k``-dimensional *linear* code of a data set (the yardstick for a non-linear autoencoder);
 ``Readout`` fits targets such as the ellipse's semi-axes from latent codes by least squares; ``r_squared`` says
@@ -98,3 +99,20 @@ def r_squared(y: Tensor, y_pred: Tensor) -> Tensor:
     residual = ((y - y_pred) ** 2).sum(0)
     total = ((y - y.mean(0)) ** 2).sum(0)
     return 1 - residual / total
+
+
+def box_samples(codes: Tensor, n: int, seed: int = 0) -> Tensor:
+    """``n`` codes drawn uniformly from the bounding box of ``codes`` (``N×d``): where one samples a plain
+    autoencoder for want of a known distribution."""
+    low, high = codes.min(dim=0).values, codes.max(dim=0).values
+    return low + torch.rand(n, codes.shape[1], generator=torch.Generator().manual_seed(seed)) * (high - low)
+
+
+def fitted_gaussian_samples(codes: Tensor, n: int, seed: int = 0) -> Tensor:
+    """``n`` codes drawn from the Gaussian fitted to ``codes`` (their mean and full covariance): the plain
+    autoencoder's best simple generator, ``z = z̄ + L·ε`` with ``L Lᵀ = Σ`` (Cholesky) and ε ~ N(0, I)."""
+    codes = codes.double()
+    centre, covariance = codes.mean(0), torch.cov(codes.T).reshape(codes.shape[1], codes.shape[1])
+    cholesky = torch.linalg.cholesky(covariance)
+    eps = torch.randn(n, codes.shape[1], generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return (centre + eps @ cholesky.T).float()

@@ -228,6 +228,21 @@ def slant(images: Tensor) -> Tensor:
     return mu11 / mu02.clamp_min(1e-8)
 
 
+def path_abruptness(model: nn.Module, codes: Tensor, pairs: Tensor, steps: int = 40) -> Tensor:
+    """How evenly decoded images change along straight paths between codes: one value per pair, ≥ 1.
+
+    For each pair ``(i, j)`` of rows of ``codes``, decode ``steps + 1`` evenly spaced points from ``codes[i]`` to
+    ``codes[j]`` and measure the pixel distance between consecutive images; the abruptness is the largest of these
+    steps divided by their mean: 1 for a perfectly even change, large when the image jumps somewhere on the way.
+    """
+    alphas = torch.linspace(0, 1, steps + 1)[None, :, None]
+    start, end = codes[pairs[:, 0]], codes[pairs[:, 1]]
+    images = decode_codes(model, (start[:, None] + alphas * (end - start)[:, None]).flatten(0, 1))
+    images = images.unflatten(0, (len(pairs), steps + 1)).flatten(2)
+    moves = (images[:, 1:] - images[:, :-1]).norm(dim=2)
+    return moves.max(1).values / moves.mean(1).clamp_min(1e-12)
+
+
 def _first(output: Tensor | tuple[Tensor, ...]) -> Tensor:
     """A model's output, or the first part of it (the reconstruction of ``(x_hat, z)``)."""
     return output[0] if isinstance(output, tuple) else output

@@ -32,6 +32,11 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def digit_colour(digit: int) -> tuple[float, float, float, float]:
+    """The colour of a digit class in :func:`latent_scatter` (matplotlib's ``tab10``), for marking it elsewhere."""
+    return matplotlib.colormaps["tab10"](digit % 10)
+
+
 def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = (6.0, 4.0),
              **kwargs: object) -> tuple[Figure, Axes | np.ndarray]:
     """Like ``plt.subplots``, for the course's one figure idiom: the figure shows when it is the cell's last line.

@@ -17,7 +17,7 @@ def test_a_recipe_trains_once_and_then_loads(tmp_path, monkeypatch, capsys):
 
 def test_epochs_scale_with_the_data_in_full_mode(monkeypatch):
     monkeypatch.setattr(config, "FAST", False)
-    assert zoo.recipe(60_000)["epochs"] == 4 and zoo.recipe(4_000)["epochs"] == 30
+    assert zoo.recipe(60_000)["epochs"] == 4 and zoo.recipe(4_000)["epochs"] == 20
 
 
 def test_model_names_leave_out_the_defaults():

@@ -14,7 +14,7 @@ import torch
 
 from ._core import Mistake, Verdict, as_numbers, match_mistake, run_check, same
 
-__all__ = ["check_reparameterize", "check_score_function_gradient"]
+__all__ = ["check_reparameterize", "check_score_function_gradient", "check_vae_training_step"]
 
 
 _FORMULA = "z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean), since exp(½ log σ²) = σ."
@@ -149,3 +149,130 @@ def check_score_function_gradient(score_function_gradient: Callable[..., Any]) -
                           "Compute f(z) * (z - mu) / sigma**2 for every sample and return its mean.")
 
     return run_check("score_function_gradient", body)
+
+
+def _step_loss(model: Any, x: torch.Tensor, beta: float, *, sample: bool = True, sigma: str = "std",
+               kl_sign: float = 1.0, pixels: str = "sum", kl_reduce: str = "sum", batch: str = "mean",
+               ) -> torch.Tensor:
+    """The loss of one step, right or with one of the usual mistakes, drawing ε as ``torch.randn_like`` would."""
+    import torch.nn.functional as F  # noqa: N812
+
+    z_mean, z_log_var = model.encode(x)
+    scale = {"std": torch.exp(0.5 * z_log_var), "variance": torch.exp(z_log_var)}[sigma]
+    z = z_mean + scale * torch.randn_like(z_mean) if sample else z_mean
+    per_pixel = F.binary_cross_entropy(model.decode(z), x, reduction="none").flatten(1)
+    recon = per_pixel.sum(1) if pixels == "sum" else per_pixel.mean(1)
+    kl_terms = -0.5 * (1 + z_log_var - z_mean**2 - z_log_var.exp())
+    kl = kl_terms.sum(1) if kl_reduce == "sum" else kl_terms.mean(1)
+    per_image = recon + kl_sign * beta * kl
+    return per_image.mean() if batch == "mean" else per_image.sum()
+
+
+_STEP_MISTAKES = [  # (mistake id, how the loss differs, message, hint)
+    ("no_sampling", {"sample": False}, "you decoded z_mean itself: the step does not sample z.",
+     "Training must sample: z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean). Without it the "
+     "KL term pulls σ towards 1 for nothing, and the model is a plain autoencoder with a penalty."),
+    ("variance_as_sigma", {"sigma": "variance"}, "you scaled ε by σ² = exp(log σ²), not by σ.",
+     "σ = exp(½ · z_log_var): torch.exp(0.5 * z_log_var)."),
+    ("kl_sign", {"kl_sign": -1.0}, "the KL term has the wrong sign: your loss rewards codes far from the prior.",
+     "KL = −½ Σ (1 + log σ² − μ² − σ²) is ≥ 0 and is *added* to the reconstruction term."),
+    ("pixels_averaged", {"pixels": "mean"}, "you averaged the BCE over the pixels instead of summing it.",
+     "The reconstruction term is −log p(x|z), summed over the 784 pixels (`.flatten(1).sum(1)`); averaging divides "
+     "it by 784 and makes the KL 784 times heavier (notebook 06, section 5)."),
+    ("kl_averaged", {"kl_reduce": "mean"}, "you averaged the KL over the latent dimensions instead of summing it.",
+     "The KL of a diagonal Gaussian is the sum of one term per dimension: `.sum(1)`."),
+    ("batch_summed", {"batch": "sum"}, "you summed the loss over the images of the batch instead of averaging.",
+     "Average over the batch (`.mean()`), so that the loss is in nats per image and does not grow with the batch."),
+]
+
+
+def check_vae_training_step(vae_training_step: Callable[..., Any]) -> Verdict:
+    """Check ``vae_training_step(model, optimizer, x, beta)``: two steps on two copies of a small VAE, with the same
+    ε, against the reference: the returned losses and the weights afterwards; β = 3 as well."""
+
+    def body() -> None:
+        x = _step_images()
+        for beta in (1.0, 3.0):
+            with torch.random.fork_rng():
+                reference, student = _step_model(), _step_model()
+                expected, weights = _reference_steps(reference, x, beta)
+                torch.manual_seed(10)
+                optimizer = torch.optim.Adam(student.parameters(), lr=1e-3)
+                first = vae_training_step(student, optimizer, x, beta)
+                if first is None:
+                    raise Mistake("returned_none", "`vae_training_step` returned None.",
+                                  "Return the loss: `return loss.item()`.")
+                got = [float(as_numbers(first, "vae_training_step").reshape(-1)[0])]
+                got.append(float(as_numbers(vae_training_step(student, optimizer, x, beta), "vae_training_step")
+                                 .reshape(-1)[0]))
+            _judge_step(got, expected, student, weights, x, beta)
+
+    return run_check("vae_training_step", body)
+
+
+def _step_model() -> Any:
+    """A small VAE with fixed weights whose encoder starts far from the prior (means up to about ±2, σ about 0.4),
+    so that every mistake in the sampling or the KL term changes the loss visibly."""
+    from ..models import ConvVAE
+
+    with torch.random.fork_rng():
+        torch.manual_seed(4)
+        model = ConvVAE(2, channels=(4, 8), hidden=16)
+        with torch.no_grad():
+            model.to_mean.weight.mul_(8.0)
+            model.to_mean.bias.copy_(torch.tensor([1.5, -1.0]))
+            model.to_log_var.bias.fill_(-1.8)
+            model.decoder.dense1.weight.mul_(10.0)  # images that depend on z clearly
+    return model
+
+
+def _step_images() -> torch.Tensor:
+    """16 images in [0, 1] (ellipses with soft edges): enough for a VAE to take a meaningful step."""
+    from ..data import make_ellipses
+
+    return make_ellipses(16, seed=3)[0]
+
+
+def _reference_steps(model: Any, x: torch.Tensor, beta: float) -> tuple[list[float], dict[str, torch.Tensor]]:
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    torch.manual_seed(10)
+    for _ in range(2):
+        loss = _step_loss(model, x, beta)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+
+def _judge_step(got: list[float], expected: list[float], student: Any, weights: dict[str, torch.Tensor],
+                x: torch.Tensor, beta: float) -> None:
+    if not np.isclose(got[0], expected[0], rtol=1e-4):
+        for mistake_id, changes, message, hint in _STEP_MISTAKES:
+            with torch.random.fork_rng():
+                fresh = _step_model()
+                torch.manual_seed(10)
+                value = _step_loss(fresh, x, beta, **changes).item()
+            if np.isclose(got[0], value, rtol=1e-4):
+                raise Mistake(mistake_id, message, hint)
+        if beta != 1.0:
+            with torch.random.fork_rng():
+                fresh = _step_model()
+                torch.manual_seed(10)
+                ignored = _step_loss(fresh, x, 1.0).item()
+            if np.isclose(got[0], ignored, rtol=1e-4):
+                raise Mistake("ignored_beta", f"with beta = {beta:g} your loss equals the loss for β = 1: β is not used.",
+                              "Multiply the KL term by `beta`: (recon + beta * kl).mean().")
+        raise Mistake("wrong_value", f"for β = {beta:g} the first step's loss is {expected[0]:.3f}, yours "
+                      f"{got[0]:.3f}.", "Compare each line with the loss above it: BCE summed over the pixels, "
+                      "the KL summed over the latent dimensions, both averaged over the batch.")
+    changed = any(not torch.equal(value, weights_before) for value, weights_before in
+                  zip(student.state_dict().values(), _step_model().state_dict().values()))
+    if not changed:
+        raise Mistake("no_step", "the weights did not change: the optimizer took no step.",
+                      "After `loss.backward()`, call `optimizer.step()`.")
+    if not np.isclose(got[1], expected[1], rtol=1e-3) or not all(
+            torch.allclose(value, weights[name], rtol=1e-3, atol=1e-5) for name, value in student.state_dict().items()):
+        raise Mistake("gradients_add_up", "the first step is right, the second is not: the gradients of the first "
+                      "step were still there.", "Call `optimizer.zero_grad()` before `loss.backward()` in every step.")
