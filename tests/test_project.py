@@ -302,3 +302,40 @@ def test_no_notebook_addresses_a_layer_by_position(path: Path) -> None:
     sources = [cell.source for cell in nbformat.read(path, as_version=4).cells]
     found = [match for source in sources for match in LAYER_BY_POSITION.findall(source)]
     assert not found, f"{path.name} addresses layers by position ({found}): use their names"
+
+
+def helpers_imports() -> dict[str, set[str]]:
+    """Module → the helpers modules it imports (``from .x import`` or ``from . import x``), inside functions too:
+    an import moved into a function to dodge a cycle is still a cycle."""
+    import ast
+
+    graph: dict[str, set[str]] = {}
+    for path in sorted((REPO / "helpers").rglob("*.py")):
+        name = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+                found |= {target} if node.module else {f"{base}.{alias.name}" for alias in node.names}
+        graph[name] = found
+    return graph
+
+
+def test_helpers_have_no_import_cycle() -> None:
+    graph = helpers_imports()
+    state: dict[str, str] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        if state.get(module) == "done":
+            return
+        assert state.get(module) != "open", "import cycle: " + " → ".join(trail + [module])
+        state[module] = "open"
+        for target in sorted(graph.get(module, ())):
+            visit(target, trail + [module])
+        state[module] = "done"
+
+    for module in graph:
+        visit(module, [])
+    assert graph["helpers.metrics"].isdisjoint({"helpers.train", "helpers.zoo"}), "metrics only measures"
