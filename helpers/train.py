@@ -22,6 +22,7 @@ import math
 import numbers
 import os
 import platform
+import tempfile
 import textwrap
 import time
 import types
@@ -600,13 +601,51 @@ def fit_cached(model: nn.Module, train: Data, test: Data | None = None, *, name:
     that diverges raises :class:`TrainingDiverged` and is not cached; a cache that cannot be written costs one
     printed line, and the trained model and its history are returned all the same.
     """
+    label = name or type(model).__name__
+    path, key = checkpoint_path(model, train, test, name=name, **fit_kwargs)
+    with _one_trainer(path, label):
+        return _load_or_train(model, train, test, path, label, key, key["seed"], fit_kwargs)
+
+
+def checkpoint_path(model: nn.Module, train: Data, test: Data | None = None, *, name: str | None = None,
+                    **fit_kwargs: Any) -> tuple[Path, dict[str, Any]]:
+    """Where :func:`fit_cached` keeps this model, and its key: ``CHECKPOINT_DIR/<name>-<digest of the key>.pt``."""
     settings = {k: fit_kwargs.get(k, v) for k, v in
                 {"epochs": 10, "batch_size": 128, "lr": 1e-3, "recon": "bce", "beta": 1.0, "seed": 0,
                  "schedule": "constant"}.items()}
     key = cache_key(model, train, test, fit_kwargs.get("loss_fn"), settings)
     digest = hashlib.sha1(_key_json(key).encode()).hexdigest()[:16]
-    label = name or type(model).__name__
-    path = config.CHECKPOINT_DIR / f"{label}-{digest}.pt"
+    return config.CHECKPOINT_DIR / f"{name or type(model).__name__}-{digest}.pt", key
+
+
+@contextlib.contextmanager
+def _one_trainer(path: Path, label: str) -> Iterator[None]:
+    """While held, no other process on this machine trains the model of ``path``: a second notebook (or test) that
+    asks for it waits, then loads it from the cache instead of training it again. The lock is a file in the system's
+    temporary folder, so the cache itself holds checkpoints only; without ``fcntl`` (Windows) there is no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    lock = Path(tempfile.gettempdir()) / f"ae-vae-course-{hashlib.sha1(str(path).encode()).hexdigest()[:16]}.lock"
+    try:
+        handle = open(lock, "a")  # noqa: SIM115 - held open for the whole block
+    except OSError:
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{label}: another process is training this model; waiting for it, then loading it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _load_or_train(model: nn.Module, train: Data, test: Data | None, path: Path, label: str,
+                   key: Mapping[str, Any], seed: int, fit_kwargs: dict[str, Any]) -> History:
+    """The body of :func:`fit_cached`: load ``path`` if it is a valid checkpoint for ``key``, else train and save."""
     if path.exists():
         try:
             history, meta = load_checkpoint(path, model, key)
@@ -616,7 +655,7 @@ def fit_cached(model: nn.Module, train: Data, test: Data | None = None, *, name:
             return history
         except CheckpointError as error:
             print(f"{label}: {error} Training again.")
-    _reset_parameters(model, settings["seed"])
+    _reset_parameters(model, seed)
     start = time.perf_counter()
     try:
         history = fit(model, train, test, desc=fit_kwargs.pop("desc", label), **fit_kwargs)

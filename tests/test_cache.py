@@ -250,3 +250,25 @@ def test_a_diverged_run_is_not_cached(digits, cache_dir, model_class):
     with pytest.raises(train.TrainingDiverged, match="Nothing was written to the checkpoint cache"):
         train.fit_cached(model_class(2), digits, epochs=2, lr=10, progress=False)
     assert checkpoints(cache_dir) == []
+
+
+# --- two processes asking for one model ------------------------------------------------------------------------------
+
+
+def test_a_second_trainer_waits_for_the_first_and_loads_its_model(digits, cache_dir, capsys):
+    """Two notebooks (or a notebook beside the tests) asking for one model train it once: the second waits for the
+    first's lock, then loads its checkpoint. Here the first is this thread holding the lock; the second a thread."""
+    import threading
+    import time
+
+    path, _ = train.checkpoint_path(ConvAutoencoder(2), digits[:64], name="ae", epochs=1)
+    results = {}
+    with train._one_trainer(path, "ae"):
+        second = threading.Thread(target=lambda: results.setdefault(
+            "history", train.fit_cached(ConvAutoencoder(2), digits[:64], name="ae", epochs=1, progress=False)))
+        second.start()
+        time.sleep(1.0)
+        assert second.is_alive(), "the second trainer must wait while the first holds the lock"
+    second.join(60)
+    assert "another process is training this model" in capsys.readouterr().out
+    assert results["history"]["train_total"] and checkpoints(cache_dir) == [path.name]
