@@ -10,16 +10,20 @@ On full Fashion-MNIST (60,000 training / 10,000 test images) it trains
 For each it records samples per second, seconds per epoch, the test negative ELBO after each epoch (nats per image,
 z sampled at evaluation too), the seconds to reach the matching reference's final test loss, and the arithmetic
 throughput (FLOPs of one training step counted by ``torch.utils.flop_counter.FlopCounterMode``) as a fraction of
-this machine's fp32 matrix-multiply rate, measured in the same run. It also tabulates the notebooks' run times
-from ``build/timings.json`` (``make run``) and ``build/fast/timings.json`` (``make run-fast``). Results:
-``results.json`` and ``results.md`` in the output folder, and the tables in ``benchmarks/README.md`` between its
-markers (only a full run of everything into the default folder; ``--quick`` and ``--only`` write to
-``build/benchmarks``).
+this machine's fp32 matrix-multiply rate, measured in the same run.
 
-    python benchmarks/run.py                     # everything, 3 epochs (about 3 minutes on a quiet 2-core machine)
+Then, in the same run, it times the course itself in a unit measured on this machine: the **reference epoch** (RE),
+one epoch of ``conv-reference`` (the book-style conv VAE trained the tutorial way). It runs every notebook in full
+mode and in fast mode, each with an empty checkpoint cache (every model trained), and README's test command, and
+reports each in RE against the targets (full course ≤ 4 RE, fast ≤ 1 RE, tests ≤ 3 RE, no cell above 1 RE), with
+the slowest cells. Results: ``results.json`` and ``results.md`` in the output folder, and the tables in
+``benchmarks/README.md`` between its markers (only a full run of everything into the default folder; ``--quick``
+and ``--only`` write to ``build/benchmarks``).
+
+    python benchmarks/run.py                     # everything (the course three times over: a long run)
     python benchmarks/run.py --quick             # a smoke test on a small slice, into build/benchmarks
     python benchmarks/run.py --only mlp-fit      # one comparison (repeat --only for more), into build/benchmarks
-    python benchmarks/run.py --only notebooks    # only refresh the notebooks' table in the README
+    python benchmarks/run.py --only conv-reference --only course   # the RE and the course's cost in RE
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ import math
 import os
 import platform
 import re
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,25 +58,28 @@ from helpers.data import DataError, load_fashion_mnist  # noqa: E402
 from helpers.losses import model_loss  # noqa: E402
 from helpers.models import ConvVAE  # noqa: E402
 from helpers.train import evaluate, fit  # noqa: E402
-from helpers.zoo import LEARNING_RATE  # noqa: E402
 from references import BookConvVAE, MLPVAE, PILImages, reference_loss, train_reference  # noqa: E402
 
 README = BENCH_DIR / "README.md"
 DEFAULT_OUT = BENCH_DIR / "results"
 SCRATCH_OUT = REPO_DIR / "build" / "benchmarks"
 """Where partial runs (``--quick``, ``--only``) write, so that they never replace the full results."""
-TIMINGS_FILES = (REPO_DIR / "build" / "timings.json", REPO_DIR / "build" / "fast" / "timings.json")
 BATCH_SIZE = 128
 QUICK_SIZES = (2000, 500)
 MATMUL_SIZE = 2048
 LOSS_TOLERANCE = 0.5
 """Nats per image within which two test losses count as equal (a loss "reaches" a target up to this): the
 difference between two training runs that differ only in their random seed is of this order."""
-COURSE_TARGETS = {"full": 15 * 60, "fast": 3 * 60}
-"""Seconds the whole course may take on 2 cores, per mode."""
+COURSE_TARGETS_RE = {"full": 4.0, "fast": 1.0, "test": 3.0}
+"""Reference epochs the whole course may take in full and in fast mode, and README's test command."""
+CELL_TARGET_RE = 1.0
+"""Reference epochs a single cell may take in full mode."""
+TEST_COMMAND = ["-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q", "-p", "no:cacheprovider", "tests",
+                "notebooks"]
+"""README's test command (``make test``) after ``python``."""
 MARKERS = {
     "results": ("<!-- bench:results:start -->", "<!-- bench:results:end -->"),
-    "notebooks": ("<!-- bench:notebooks:start -->", "<!-- bench:notebooks:end -->"),
+    "course": ("<!-- bench:course:start -->", "<!-- bench:course:end -->"),
 }
 
 
@@ -91,9 +100,9 @@ RUNS: dict[str, Run] = {
     "mlp-fit": Run("the same MLP VAE, helpers.train.fit", MLPVAE, "fit", 1e-3, "mlp-reference"),
     "conv-reference": Run("book-style conv VAE 32/64/128, latent 2, DataLoader + ToTensor",
                           lambda: BookConvVAE(2), "reference", 1e-3, "conv-reference"),
-    "conv-course-z2": Run("helpers.models.ConvVAE(2), fit, lr 3e-3", lambda: ConvVAE(2), "fit", LEARNING_RATE,
+    "conv-course-z2": Run("helpers.models.ConvVAE(2), fit, lr 3e-3", lambda: ConvVAE(2), "fit", 3e-3,
                           "conv-reference"),
-    "conv-course-z16": Run("helpers.models.ConvVAE(16), fit, lr 3e-3", lambda: ConvVAE(16), "fit", LEARNING_RATE,
+    "conv-course-z16": Run("helpers.models.ConvVAE(16), fit, lr 3e-3", lambda: ConvVAE(16), "fit", 3e-3,
                            "conv-reference"),
 }
 
@@ -281,73 +290,79 @@ def machine() -> dict[str, Any]:
     }
 
 
-# --- notebooks' run times ------------------------------------------------------------------------------------------
+# --- the course's cost, in reference epochs --------------------------------------------------------------------------
 
 
-def notebook_timings(paths: tuple[Path, ...] = TIMINGS_FILES) -> dict[str, dict[str, dict[str, Any]]]:
-    """Run times per notebook and mode from ``scripts/run_course.py``'s timings files: ``{name: {mode: entry}}``.
-
-    Each file holds one entry per notebook (its latest run); the newest entry per notebook and mode wins.
-    """
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for path in paths:
-        if not path.exists():
-            continue
-        for name, entry in json.loads(path.read_text(encoding="utf-8")).get("notebooks", {}).items():
-            mode = entry.get("mode") or "full"
-            known = found.setdefault(name, {}).get(mode)
-            if known is None or str(entry.get("finished", "")) > str(known.get("finished", "")):
-                found[name][mode] = entry
-    return found
+def run_course(mode: str, build: Path, data_dir: Path) -> dict[str, Any]:
+    """Every notebook in ``mode`` ("full" or "fast") with an empty checkpoint cache in ``data_dir``: the wall
+    seconds of the whole run, its exit status and ``scripts/run_course.py``'s per-notebook timings."""
+    command = [sys.executable, str(REPO_DIR / "scripts" / "run_course.py"), "--build", str(build)]
+    command += ["--fast"] if mode == "fast" else []
+    environment = {key: value for key, value in os.environ.items() if key != "COURSE_FAST"}
+    environment["COURSE_DATA_DIR"] = str(data_dir)
+    start = time.perf_counter()
+    status = subprocess.run(command, cwd=REPO_DIR, env=environment).returncode
+    seconds = time.perf_counter() - start
+    timings = build / "timings.json"
+    notebooks = json.loads(timings.read_text(encoding="utf-8"))["notebooks"] if timings.exists() else {}
+    return {"seconds": seconds, "status": status, "notebooks": notebooks}
 
 
-def course_notebooks(folder: Path = REPO_DIR / "notebooks") -> list[str]:
-    """The names of the course's notebooks (``NN_name``), in order."""
-    return sorted(path.stem for path in folder.glob("[0-9][0-9]_*.ipynb"))
+def run_tests(data_dir: Path) -> dict[str, Any]:
+    """README's test command (``make test``) with an empty checkpoint cache: wall seconds and exit status."""
+    environment = dict(os.environ, COURSE_DATA_DIR=str(data_dir), COURSE_FAST="1", COURSE_STATIC="1")
+    start = time.perf_counter()
+    status = subprocess.run([sys.executable, *TEST_COMMAND], cwd=REPO_DIR, env=environment).returncode
+    return {"seconds": time.perf_counter() - start, "status": status}
 
 
-def notebooks_markdown(timings: dict[str, dict[str, dict[str, Any]]], names: list[str]) -> str:
-    """The notebooks' table (fast and full mode, the slowest cell) with the totals against the course's targets.
+def time_course(out: Path) -> dict[str, Any]:
+    """The course in full mode, in fast mode and under the tests, each with an empty checkpoint cache."""
+    with tempfile.TemporaryDirectory(prefix="course-bench-") as scratch:
+        return {"full": run_course("full", out / "course" / "full", Path(scratch) / "full"),
+                "fast": run_course("fast", out / "course" / "fast", Path(scratch) / "fast"),
+                "test": run_tests(Path(scratch) / "test")}
 
-    ``names`` are the course's notebooks: those without a timing show a dash, and a total that misses some says so.
-    """
-    if not timings:
-        return (
-            "No notebook timings yet. Produce them with `make run` (full mode, writes `build/timings.json`) and\n"
-            "`make run-fast` (fast mode, `build/fast/timings.json`), then\n"
-            "`python benchmarks/run.py --only notebooks` to refresh this table.\n"
-        )
 
-    def cell(entry: dict[str, Any] | None) -> str:
-        if entry is None or entry.get("seconds") is None:
-            return "–"
-        status = "" if entry.get("status") == "ok" else f" ({entry.get('status')})"
-        return f"{entry['seconds']:.1f}{status}"
-
-    lines = ["| notebook | fast mode (s) | full mode (s) | slowest cell in full mode |", "|---|---:|---:|---|"]
-    totals = {"fast": 0.0, "full": 0.0}
-    counts = {"fast": 0, "full": 0}
-    all_names = sorted(set(names) | set(timings))
-    for name in all_names:
-        modes = timings.get(name, {})
-        for mode in totals:
-            seconds = (modes.get(mode) or {}).get("seconds")
-            if seconds is not None:
-                totals[mode] += seconds
-                counts[mode] += 1
-        slow = ((modes.get("full") or {}).get("slowest_cells") or [{}])[0]
-        slow_text = f"{slow['seconds']:.1f} s: `{slow['first_line'][:50]}`" if slow else "–"
-        lines.append(f"| {name} | {cell(modes.get('fast'))} | {cell(modes.get('full'))} | {slow_text} |")
-    lines.append(f"| **total** | **{totals['fast']:.0f}** | **{totals['full']:.0f}** | |")
+def course_markdown(course: Mapping[str, Any], reference_epoch: float) -> str:
+    """The course's cost in reference epochs: one row per notebook (fast, full, slowest cell), the totals and the
+    tests, each against its target."""
+    re_ = reference_epoch
+    full, fast = course["full"]["notebooks"], course["fast"]["notebooks"]
+    lines = [f"One reference epoch (RE) in this run: {re_:.1f} s.", "",
+             "| notebook | fast mode | full mode | slowest cell in full mode |", "|---|---:|---:|---|"]
+    slow_cells = []
+    for name in sorted(set(full) | set(fast)):
+        cells = []
+        for entry in (fast.get(name), full.get(name)):
+            ok = entry and entry.get("status") == "ok"
+            cells.append(f"{entry['seconds']:.0f} s = {entry['seconds'] / re_:.2f} RE" + ("" if ok else " (failed)")
+                         if entry else "–")
+        slowest = ((full.get(name) or {}).get("slowest_cells") or [{}])[0]
+        if slowest:
+            slow_cells.append((slowest["seconds"], name, slowest))
+        slow_text = (f"{slowest['seconds']:.0f} s = {slowest['seconds'] / re_:.2f} RE: `{slowest['first_line'][:45]}`"
+                     if slowest else "–")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {slow_text} |")
+    totals = {mode: course[mode]["seconds"] for mode in ("fast", "full", "test")}
+    lines.append(f"| **whole run** | **{totals['fast']:.0f} s = {totals['fast'] / re_:.2f} RE** | "
+                 f"**{totals['full']:.0f} s = {totals['full'] / re_:.2f} RE** | |")
     lines.append("")
-    for mode, limit in COURSE_TARGETS.items():
-        if counts[mode] < len(all_names):
-            lines.append(f"- {mode} mode: {totals[mode]:.0f} s for {counts[mode]} of {len(all_names)} notebooks "
-                         f"(incomplete; the target is {limit // 60} minutes for the whole course on 2 cores).")
-        else:
-            verdict = "within" if totals[mode] <= limit else "OVER"
-            lines.append(f"- {mode} mode: {totals[mode]:.0f} s for all {counts[mode]} notebooks, {verdict} the target "
-                         f"of {limit // 60} minutes on 2 cores.")
+    names = {"full": "the whole course in full mode", "fast": "the whole course in fast mode",
+             "test": "README's test command (`make test`)"}
+    for mode, target in COURSE_TARGETS_RE.items():
+        spent = totals[mode] / re_
+        failed = "" if course[mode]["status"] == 0 else f" (it FAILED with exit status {course[mode]['status']})"
+        verdict = "met" if spent <= target and not failed else "NOT met"
+        lines.append(f"- {names[mode]}: {totals[mode]:.0f} s = {spent:.2f} RE{failed}; target ≤ {target:g} RE: "
+                     f"{verdict}.")
+    over = [(seconds, name, cell) for seconds, name, cell in slow_cells if seconds > CELL_TARGET_RE * re_]
+    if over:
+        described = "; ".join(f"{name} cell {cell['index']} ({seconds / re_:.2f} RE)" for seconds, name, cell in
+                              sorted(over, reverse=True))
+        lines.append(f"- cells above {CELL_TARGET_RE:g} RE in full mode: {described}: target NOT met.")
+    else:
+        lines.append(f"- no cell above {CELL_TARGET_RE:g} RE in full mode: target met.")
     return "\n".join(lines) + "\n"
 
 
@@ -402,12 +417,12 @@ def replace_between(text: str, key: str, body: str) -> str:
     return pattern.sub(lambda _: f"{start}\n{body}{end}", text)
 
 
-def update_readme(results_md: str | None, notebooks_md: str, readme: Path = README) -> None:
-    """Rewrite the README's tables between their markers (``results_md=None`` keeps the results table)."""
+def update_readme(tables: Mapping[str, str], readme: Path = README) -> None:
+    """Rewrite the README's tables between their markers (``tables``: marker key → Markdown)."""
     text = readme.read_text(encoding="utf-8")
-    if results_md is not None:
-        text = replace_between(text, "results", results_md)
-    readme.write_text(replace_between(text, "notebooks", notebooks_md), encoding="utf-8")
+    for key, body in tables.items():
+        text = replace_between(text, key, body)
+    readme.write_text(text, encoding="utf-8")
 
 
 def load_data(quick: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -419,13 +434,14 @@ def load_data(quick: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the selected comparisons, write the results and return the exit code."""
+    """Run the selected comparisons and the course, write the results and return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3, help="epochs of every run (default 3)")
     parser.add_argument("--quick", action="store_true",
-                        help=f"a smoke test on {QUICK_SIZES[0]:,} / {QUICK_SIZES[1]:,} images")
-    parser.add_argument("--only", action="append", choices=[*RUNS, "notebooks"], metavar="NAME",
-                        help=f"run only NAME (repeatable): {', '.join(RUNS)}, or 'notebooks' for the notebook table")
+                        help=f"a smoke test on {QUICK_SIZES[0]:,} / {QUICK_SIZES[1]:,} images, without the course")
+    parser.add_argument("--only", action="append", choices=[*RUNS, "course"], metavar="NAME",
+                        help=f"run only NAME (repeatable): {', '.join(RUNS)}, or 'course' (the course in RE; "
+                             f"it adds conv-reference, which defines the RE)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice, one per core)")
     parser.add_argument("--out", type=Path,
                         help=f"output folder (default {DEFAULT_OUT}; {SCRATCH_OUT} with --quick or --only)")
@@ -433,16 +449,11 @@ def main(argv: list[str] | None = None) -> int:
     complete = not args.quick and not args.only
     out = args.out or (DEFAULT_OUT if complete else SCRATCH_OUT)
     writes_readme = complete and args.out is None
-    selected = [name for name in RUNS if not args.only or name in args.only]
+    with_course = not args.quick and (complete or "course" in args.only)
+    selected = [name for name in RUNS if complete or args.quick or name in args.only
+                or (with_course and name == "conv-reference")]
     if args.threads:
         torch.set_num_threads(args.threads)
-
-    notebooks_md = notebooks_markdown(notebook_timings(), course_notebooks())
-    if args.only and "notebooks" in args.only:
-        update_readme(None, notebooks_md)
-        print(notebooks_md)
-    if not selected:
-        return 0
     try:
         data = load_data(args.quick)
     except DataError as error:
@@ -464,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     compare(runs, peak)
     result = {
         "machine": machine(),
-        "load_average": {"start": load_start, "end": load_average()},
+        "load_average": {"start": load_start, "end": None},
         "epochs": args.epochs,
         "quick": args.quick,
         "n_train": len(data[0]),
@@ -474,13 +485,20 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
     }
     result["verdicts"] = verdicts(runs, peak)
+    tables = {}
+    if with_course:
+        reference = runs["conv-reference"]
+        result["reference_epoch_seconds"] = sum(reference["seconds_per_epoch"]) / reference["epochs"]
+        result["course"] = time_course(out)
+        tables["course"] = course_markdown(result["course"], result["reference_epoch_seconds"])
+    result["load_average"]["end"] = load_average()
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    results_md = results_markdown(result)
-    (out / "results.md").write_text(results_md, encoding="utf-8")
+    tables["results"] = results_markdown(result)
+    (out / "results.md").write_text("\n".join(tables.values()), encoding="utf-8")
     if writes_readme:
-        update_readme(results_md, notebooks_md)
-    print("\n" + results_md)
+        update_readme(tables)
+    print("\n" + "\n".join(tables.values()))
     print(f"results written to {out}" + (f" and {README}" if writes_readme else ""))
     return 0
 

@@ -112,28 +112,32 @@ def test_verdicts_judge_both_targets_and_state_the_matmul_bound():
     assert "did not reach" in run.verdicts(runs, peak=210e9)[1]
 
 
-def test_notebook_timings_keep_fast_and_full_mode_apart(tmp_path):
-    def write(path, mode, seconds, finished):
-        entry = {"status": "ok", "seconds": seconds, "mode": mode, "finished": finished,
-                 "slowest_cells": [{"index": 3, "seconds": seconds / 2, "first_line": "model = train()"}]}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"machine": {}, "notebooks": {"01_intro": entry}}))
+def test_course_table_states_every_cost_in_reference_epochs_against_its_target():
+    def notebook(seconds, slowest):
+        return {"status": "ok", "seconds": seconds, "slowest_cells": [{"index": 4, "seconds": slowest,
+                                                                       "first_line": "model = train()"}]}
 
-    write(tmp_path / "full" / "timings.json", "full", 100.0, "2026-01-02T00:00:00+00:00")
-    write(tmp_path / "fast" / "timings.json", "fast", 20.0, "2026-01-01T00:00:00+00:00")
-    timings = run.notebook_timings((tmp_path / "full" / "timings.json", tmp_path / "fast" / "timings.json"))
-    assert timings["01_intro"]["full"]["seconds"] == 100.0 and timings["01_intro"]["fast"]["seconds"] == 20.0
-    table = run.notebooks_markdown(timings, ["01_intro"])
-    assert "| 01_intro | 20.0 | 100.0 | 50.0 s" in table and "within the target of 15 minutes" in table
-    assert "1 of 2 notebooks (incomplete" in run.notebooks_markdown(timings, ["01_intro", "02_next"])
-    assert "make run" in run.notebooks_markdown({}, ["01_intro"])
+    course = {"full": {"seconds": 90.0, "status": 0, "notebooks": {"01_a": notebook(50.0, 30.0),
+                                                                    "02_b": notebook(40.0, 25.0)}},
+              "fast": {"seconds": 30.0, "status": 0, "notebooks": {"01_a": notebook(15.0, 5.0),
+                                                                    "02_b": notebook(15.0, 5.0)}},
+              "test": {"seconds": 100.0, "status": 1}}
+    table = run.course_markdown(course, reference_epoch=20.0)
+    assert "| 01_a | 15 s = 0.75 RE | 50 s = 2.50 RE | 30 s = 1.50 RE: `model = train()` |" in table
+    assert "full mode: 90 s = 4.50 RE; target ≤ 4 RE: NOT met." in table
+    assert "fast mode: 30 s = 1.50 RE; target ≤ 1 RE: NOT met." in table
+    assert "`make test`): 100 s = 5.00 RE (it FAILED with exit status 1); target ≤ 3 RE: NOT met." in table
+    assert "cells above 1 RE in full mode: 01_a cell 4 (1.50 RE); 02_b cell 4 (1.25 RE)" in table
+    course["full"]["seconds"] = 70.0
+    assert "full mode: 70 s = 3.50 RE; target ≤ 4 RE: met." in run.course_markdown(course, 20.0)
+    assert "no cell above 1 RE" in run.course_markdown(course, 40.0)
 
 
 def test_readme_tables_are_replaced_between_their_markers(tmp_path):
     readme = tmp_path / "README.md"
-    start, end = run.MARKERS["notebooks"]
+    start, end = run.MARKERS["course"]
     readme.write_text(f"intro\n{start}\nold\n{end}\noutro\n")
-    run.update_readme(None, "new table\n", readme)
+    run.update_readme({"course": "new table\n"}, readme)
     assert readme.read_text() == f"intro\n{start}\nnew table\n{end}\noutro\n"
     with pytest.raises(ValueError, match="markers"):
         run.replace_between("no markers", "results", "x")
@@ -144,7 +148,6 @@ def test_quick_run_writes_json_and_markdown(tmp_path, monkeypatch):
     x_train, x_test = torch.rand(128, 1, 28, 28, generator=generator), torch.rand(64, 1, 28, 28, generator=generator)
     labels = torch.zeros(192, dtype=torch.int64)
     monkeypatch.setattr(run, "load_data", lambda quick: (x_train, labels[:128], x_test, labels[128:]))
-    monkeypatch.setattr(run, "notebook_timings", lambda: {})
     assert run.main(["--quick", "--epochs", "2", "--out", str(tmp_path)]) == 0
 
     result = json.loads((tmp_path / "results.json").read_text())
