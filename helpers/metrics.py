@@ -68,10 +68,11 @@ def gap_fraction(z: Tensor, n_probes: int = 4096, seed: int = 0, *, region: str 
     themselves, so that the box measure does not change when all codes are scaled or shifted, and probes drawn
     from the codes' own distribution land in a gap about 5 % of the time, in any dimension.
 
-    Empty space in the box grows with the dimension even for codes of the *same* kind (for N(0, I) codes the
-    box's corners hold ever more of its volume: about 0.4 of the box in 2-D, 0.8 in 8-D, 1.0 in 32-D), so compare
-    models at equal ``d``; that growth is problem 5 of the lecture. A few thousand codes in 2 to 32 dimensions
-    take well under a second (distances in chunks with ``torch.cdist``).
+    Empty space in the box grows with the dimension even for codes of the *same* kind, so compare models at equal
+    ``d``; that growth is problem 5 of the lecture. It is geometry: most of a box's volume lies outside its
+    inscribed ball (the ball holds π/4 ≈ 0.79 of a square, 0.016 of an 8-D cube, about 10⁻¹⁵ of a 32-D one), far
+    from where codes that thin out from their centre lie: 500 to 10,000 N(0, I) codes leave 0.4 to 0.65 of their
+    box empty in 2-D and over 0.95 of it from 16-D on. Distances are computed in chunks with ``torch.cdist``.
     """
     codes = _codes(z)
     n, d = codes.shape

@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.checks import check_empty_fraction, check_interpolate
-from helpers.checks.nb03 import empty_fraction_cases
+from helpers import latent
+from helpers.checks import check_empty_fraction, check_fitted_gaussian_samples, check_interpolate
+from helpers.checks.nb03 import empty_fraction_cases, gaussian_codes
 
 from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
 
 NOTEBOOK = "03_ae_latent_gaps.ipynb"
-CHECKS = {"empty_fraction": check_empty_fraction, "interpolate": check_interpolate}
+CHECKS = {"empty_fraction": check_empty_fraction, "fitted_gaussian_samples": check_fitted_gaussian_samples,
+          "interpolate": check_interpolate}
 
 test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS)
 test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS)
@@ -77,3 +79,93 @@ def test_interpolate_mistakes(answer: Callable[..., Any], mistake: str) -> None:
 def test_interpolate_accepts_other_correct_forms() -> None:
     assert check_interpolate(lambda a, b, t: torch.lerp(a, b, t[:, None])).ok
     assert check_interpolate(lambda a, b, t: torch.stack([a + float(s) * (b - a) for s in t])).ok
+
+
+def _eps(n: int, d: int, seed: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def _fit(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    codes = codes.double()
+    covariance = torch.cov(codes.T)
+    return codes.mean(0), covariance, torch.linalg.cholesky(covariance)
+
+
+def _diagonal(c, n, s):
+    mean, cov, _ = _fit(c)
+    return mean + _eps(n, c.shape[1], s) * cov.diagonal().sqrt()
+
+
+def _no_mean(c, n, s):
+    return _eps(n, c.shape[1], s) @ _fit(c)[2].T
+
+
+def _sigma_not_root(c, n, s):
+    mean, cov, _ = _fit(c)
+    return mean + _eps(n, c.shape[1], s) @ cov
+
+
+def _wrong_side(c, n, s):
+    mean, _, chol = _fit(c)
+    return mean + _eps(n, c.shape[1], s) @ chol
+
+
+def _resampled(c, n, s):
+    return c[torch.randint(len(c), (n,), generator=torch.Generator().manual_seed(s))]
+
+
+def _unseeded(c, n, s):
+    mean, _, chol = _fit(c)
+    return mean + torch.randn(n, c.shape[1], dtype=torch.float64) @ chol.T
+
+
+def _seed_ignored(c, n, s):
+    return latent.fitted_gaussian_samples(c, n, 0)
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (_diagonal, "diagonal_only"),
+    (_no_mean, "forgot_mean"),
+    (_sigma_not_root, "covariance_not_root"),
+    (_wrong_side, "wrong_side"),
+    (_resampled, "resampled_codes"),
+    (_unseeded, "not_reproducible"),
+    (_seed_ignored, "seed_ignored"),
+    (lambda c, n, s: latent.fitted_gaussian_samples(c, n, s).T, "wrong_shape"),
+    (lambda c, n, s: latent.fitted_gaussian_samples(c, n, s)[0], "wrong_shape"),
+    (lambda c, n, s: 2 * latent.fitted_gaussian_samples(c, n, s), "wrong_distribution"),
+    (lambda c, n, s: c.mean(0) + _eps(n, c.shape[1], s), "wrong_distribution"),
+    (lambda c, n, s: None, "returned_none"),
+    (lambda c, n, s: torch.linalg.cholesky(torch.cov(c)), "raised"),  # the N×N covariance of the rows
+])
+def test_fitted_gaussian_samples_mistakes(answer: Callable[..., Any], mistake: str) -> None:
+    assert_mistake(check_fitted_gaussian_samples, answer, mistake)
+
+
+def test_fitted_gaussian_samples_accepts_other_correct_forms() -> None:
+    """Another square root of Σ, float32, or torch.distributions: the same Gaussian, so also right."""
+
+    def symmetric_root(c, n, s):
+        mean, cov, _ = _fit(c)
+        values, vectors = torch.linalg.eigh(cov)
+        return mean + _eps(n, c.shape[1], s) @ (vectors * values.sqrt()) @ vectors.T
+
+    def in_float32(c, n, s):
+        chol = torch.linalg.cholesky(torch.cov(c.T))
+        return c.mean(0) + _eps(n, c.shape[1], s, torch.float32) @ chol.T
+
+    def with_distributions(c, n, s):
+        torch.manual_seed(s)
+        return torch.distributions.MultivariateNormal(c.mean(0), torch.cov(c.T)).sample((n,))
+
+    for answer in symmetric_root, in_float32, with_distributions:
+        assert check_fitted_gaussian_samples(answer).ok, answer.__name__
+
+
+def test_fitted_gaussian_samples_solution_is_the_helper_notebook_05_uses() -> None:
+    """The notebook's solution and ``helpers.latent.fitted_gaussian_samples`` give the very same samples."""
+    from exercise_support import exercise_functions
+
+    solution = exercise_functions(NOTEBOOK, ["fitted_gaussian_samples"], solved=True)["fitted_gaussian_samples"]
+    codes = gaussian_codes()
+    assert torch.equal(solution(codes, 500, 3), latent.fitted_gaussian_samples(codes, 500, 3))

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..latent import fitted_gaussian_samples as reference_gaussian_samples
 from ._core import Mistake, Verdict, as_numbers, run_check, same
 
-__all__ = ["check_empty_fraction", "check_interpolate"]
+__all__ = ["check_empty_fraction", "check_fitted_gaussian_samples", "check_interpolate"]
 
 
 def empty_fraction_cases() -> list[tuple[torch.Tensor, torch.Tensor, float]]:
@@ -124,3 +125,93 @@ def check_interpolate(interpolate: Callable[..., Any]) -> Verdict:
                       "Check the endpoints: α = 0 must give z_a and α = 1 must give z_b.")
 
     return run_check("interpolate", body)
+
+
+GAUSSIAN_SAMPLES = 20_000
+"""How many samples the check of ``fitted_gaussian_samples`` judges by their mean and covariance."""
+
+
+def gaussian_codes() -> torch.Tensor:
+    """The codes the check fits: 300 skewed, strongly correlated 3-D codes far from the origin, whose covariance
+    has eigenvalues well above and below 1 (so that Σ, Σ², its diagonal and LᵀL all differ)."""
+    generator = torch.Generator().manual_seed(5)
+    w = torch.rand(300, 3, generator=generator) ** 2 * 3.0  # skewed, not Gaussian: the Gaussian is a model of them
+    mixing = torch.tensor([[1.5, 0.0, 0.0], [1.2, 0.6, 0.0], [-0.4, 0.5, 0.3]])
+    return torch.tensor([2.0, -1.0, 3.0]) + (w - w.mean(0)) @ mixing.T
+
+
+def _fitted(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    codes = codes.double()
+    return codes.mean(0), torch.cov(codes.T)
+
+
+def check_fitted_gaussian_samples(fitted_gaussian_samples: Callable[..., Any]) -> Verdict:
+    """Check ``fitted_gaussian_samples(codes, n, seed)``: ``n`` codes from N(z̄, Σ), the mean and full covariance of
+    ``codes``, drawn as z̄ + L·ε with L Lᵀ = Σ, the same samples for the same seed.
+
+    The answer passes when it equals ``helpers.latent.fitted_gaussian_samples``, or when 20,000 samples have the
+    right mean and covariance (another square root of Σ, or another way to draw ε, is just as right); otherwise
+    the mean and covariance name the mistake.
+    """
+
+    def body() -> None:
+        codes = gaussian_codes()
+        n, d = GAUSSIAN_SAMPLES, codes.shape[1]
+        result = as_numbers(fitted_gaussian_samples(codes.clone(), n, 7), "fitted_gaussian_samples")
+        if result.shape != (n, d):
+            raise Mistake("wrong_shape", f"for {len(codes)} codes of {d} dimensions and n = {n} the result has shape "
+                          f"{result.shape}, expected ({n}, {d}): one sample per row.",
+                          "Draw ε of shape (n, d), one row per sample, with `torch.randn(n, d, generator=...)`.")
+        if not same(result, reference_gaussian_samples(codes, n, 7), rtol=1e-4, atol=1e-5):
+            _judge_distribution(codes, result)
+        again = as_numbers(fitted_gaussian_samples(codes.clone(), 50, 7), "fitted_gaussian_samples")
+        if not same(again, as_numbers(fitted_gaussian_samples(codes.clone(), 50, 7), "fitted_gaussian_samples")):
+            raise Mistake("not_reproducible", "two calls with the same seed gave different samples.",
+                          "Draw ε from a generator seeded with `seed`: "
+                          "`torch.randn(n, d, generator=torch.Generator().manual_seed(seed))`.")
+        if same(again, as_numbers(fitted_gaussian_samples(codes.clone(), 50, 8), "fitted_gaussian_samples")):
+            raise Mistake("seed_ignored", "seeds 7 and 8 gave the same samples: the seed is not used.",
+                          "Seed the generator with the argument `seed`, not with a fixed number.")
+
+    return run_check("fitted_gaussian_samples", body)
+
+
+def _judge_distribution(codes: torch.Tensor, result: np.ndarray) -> None:
+    """Pass ``result`` if its mean and covariance are the codes' (to 5 % of each spread); else name the mistake."""
+    centre, covariance = _fitted(codes)
+    samples = torch.as_tensor(result, dtype=torch.float64)
+    if torch.cdist(samples[:200], codes.double()).min(1).values.max() < 1e-6:
+        raise Mistake("resampled_codes", "your samples are the codes themselves, drawn again: that copies the data "
+                      "instead of sampling the Gaussian fitted to it.",
+                      "Fit the mean and covariance of the codes and draw new points z̄ + L·ε with fresh ε ~ N(0, I).")
+    scale = covariance.diagonal().sqrt()
+
+    def close(mean: torch.Tensor, cov: torch.Tensor) -> bool:
+        # the mean within 5 % of a standard deviation, the covariance within 0.05 on the scale of correlations
+        return bool(((samples.mean(0) - mean).abs() / scale).max() < 0.05
+                    and ((torch.cov(samples.T) - cov).abs() / torch.outer(scale, scale)).max() < 0.05)
+
+    if close(centre, covariance):
+        return
+    cholesky = torch.linalg.cholesky(covariance)
+    formula = "z = z̄ + ε·Lᵀ for rows ε ~ N(0, I), with L = torch.linalg.cholesky(Σ): then Cov(z) = L Lᵀ = Σ."
+    for mistake_id, mean, cov, message, hint in [
+        ("forgot_mean", torch.zeros_like(centre), covariance, "your samples are centred on 0, not on the codes' "
+         "mean z̄.", "Add the mean of the codes, `codes.mean(dim=0)`, to every sample."),
+        ("diagonal_only", centre, torch.diag(covariance.diagonal()), "your samples have the right spread in each "
+         "dimension but no correlation between dimensions: you used only the diagonal of Σ (one standard deviation "
+         "per dimension).", "Use the full covariance `torch.cov(codes.T)` and its Cholesky factor L: " + formula),
+        ("covariance_not_root", centre, covariance @ covariance, "you scaled ε by Σ itself; that gives the "
+         "covariance Σ², not Σ. Σ is a variance: ε needs a square root of it, as σ in z = μ + σ·ε.",
+         "Scale by the Cholesky factor L of Σ (L Lᵀ = Σ): " + formula),
+        ("wrong_side", centre, cholesky.T @ cholesky, "your samples have the covariance LᵀL instead of L Lᵀ = Σ: "
+         "the Cholesky factor multiplies ε from the wrong side.",
+         "For row vectors ε (one sample per row) write `eps @ L.T`; for a column vector it is L·ε."),
+    ]:
+        if close(mean, cov):
+            raise Mistake(mistake_id, message, hint)
+    raise Mistake("wrong_distribution", "your samples have mean "
+                  f"{np.round(samples.mean(0).numpy(), 2).tolist()} and variances "
+                  f"{np.round(samples.var(0).numpy(), 2).tolist()}; the Gaussian fitted to the codes has mean "
+                  f"{np.round(centre.numpy(), 2).tolist()} and variances {np.round(covariance.diagonal().numpy(), 2).tolist()}.",
+                  formula)
