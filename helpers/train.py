@@ -40,8 +40,9 @@ from .losses import model_loss
 Data = Union[Tensor, tuple[Tensor, ...]]
 LossFn = Callable[[nn.Module, tuple[Tensor, ...]], Mapping[str, Tensor]]
 History = dict[str, list[float]]
-CACHE_VERSION = 2
-"""Part of every cache key; version 2 added the code of the model and the loss to the key."""
+CACHE_VERSION = 3
+"""Part of every cache key; version 2 added the code of the model and the loss, version 3 counts a class by its
+methods (so that a class written out in a notebook and the same class in `helpers` share one checkpoint)."""
 WORSE_THAN_START = 1.1
 """A run whose last epoch's mean training loss exceeds the untrained model's loss on the first batch by more than
 this factor (for a loss of either sign: by more than 10 % of its size) has diverged, even while it stays finite."""
@@ -449,7 +450,7 @@ def cache_key(
     The checkpoint keeps it as readable JSON, and a load compares it."""
     return {
         "version": CACHE_VERSION,
-        "model": f"{type(model).__module__}.{type(model).__qualname__}",
+        "model": type(model).__qualname__,  # a notebook's class and the one exported to helpers are one model
         "config": getattr(model, "config", repr(model)),
         "model_code": code_digest(_model_classes(model)),
         "train": fingerprint(train),
@@ -551,26 +552,26 @@ def _methods(cls: type) -> list[tuple[str, types.FunctionType]]:
 
 
 def _code_text(obj: Any) -> str:
-    """``obj``'s source as parsed, without docstrings; its bytecode when there is no source, and for lambdas."""
+    """The text standing for ``obj``'s code. A function: its source as parsed, without its docstring (a lambda: the
+    line it stands on); its bytecode when there is no source. A class: its name, its bases' names, its methods (each as a function)
+    and its simple class attributes, so that a class written out in a notebook cell (where a class has no source
+    file) and the same class exported to ``helpers`` give the same text, and share one checkpoint."""
+    if not inspect.isfunction(obj):
+        methods = [f"{name}: {_code_text(fn)}" for name, fn in _methods(obj)]
+        constants = [f"{name}={value!r}" for name, value in sorted(vars(obj).items())
+                     if not name.startswith("__") and isinstance(value, (bool, int, float, str, type(None)))]
+        return f"class {obj.__qualname__}{tuple(b.__qualname__ for b in obj.__bases__)}: {methods} {constants}"
     try:
-        if obj.__name__ == "<lambda>":
-            raise OSError("a lambda's source line may hold other code")
-        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+        source = inspect.getsource(obj)
+        if obj.__name__ == "<lambda>":  # its line, which may hold more code: a change there retrains, to be safe
+            return " ".join(source.split())
+        tree = ast.parse(textwrap.dedent(source))
     except (OSError, TypeError, SyntaxError):
-        return _bytecode_text(obj)
+        return _code_repr(obj.__code__)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and ast.get_docstring(node):
             node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree)
-
-
-def _bytecode_text(obj: Any) -> str:
-    if inspect.isfunction(obj):
-        return _code_repr(obj.__code__)
-    methods = [f"{name}: {_code_repr(fn.__code__)}" for name, fn in _methods(obj)]
-    constants = [f"{name}={value!r}" for name, value in sorted(vars(obj).items())
-                 if not name.startswith("__") and isinstance(value, (bool, int, float, str, type(None)))]
-    return f"class {obj.__qualname__}{tuple(b.__qualname__ for b in obj.__bases__)}: {methods} {constants}"
 
 
 def _code_repr(code: types.CodeType) -> str:

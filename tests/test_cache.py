@@ -68,7 +68,7 @@ def test_the_key_is_kept_readable_in_the_checkpoint(digits, cache_dir):
     train.fit_cached(ConvAutoencoder(2), digits[:64], epochs=1, progress=False)
     (path,) = cache_dir.glob("*.pt")
     key = json.loads(torch.load(path, weights_only=True)["meta"]["key"])
-    assert key["model"] == "helpers.models.ConvAutoencoder" and key["config"]["latent_dim"] == 2
+    assert key["model"] == "ConvAutoencoder" and key["config"]["latent_dim"] == 2
     assert key["version"] == train.CACHE_VERSION >= 2 and len(key["model_code"]) == len(key["loss_code"]) == 16
 
 
@@ -272,3 +272,29 @@ def test_a_second_trainer_waits_for_the_first_and_loads_its_model(digits, cache_
     second.join(60)
     assert "another process is training this model" in capsys.readouterr().out
     assert results["history"]["train_total"] and checkpoints(cache_dir) == [path.name]
+
+
+def test_a_class_written_out_in_a_notebook_shares_the_checkpoint_of_the_exported_class(digits):
+    """Notebook 02 trains its own ConvAutoencoder (the cells tagged export, run as cells: a class defined there has
+    no source file); notebook 03 asks helpers.zoo for the exported one. Both must be one cache entry."""
+    import linecache
+    from pathlib import Path
+
+    import nbformat
+
+    from helpers import models, shapes
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "02_conv_autoencoder.ipynb"
+    namespace = {"__name__": "__main__", "nn": nn, "torch": torch, "Tensor": torch.Tensor,
+                 "check_images": shapes.check_images, "check_codes": shapes.check_codes}
+    for number, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
+        if "export" in cell.metadata.get("tags", []):
+            filename = f"/tmp/ipykernel_test/{number}.py"  # as IPython names a cell's code
+            linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
+            exec(compile(cell.source, filename, "exec"), namespace)
+    settings = {"epochs": 1, "batch_size": 128, "lr": 1e-3, "recon": "bce", "beta": 1.0, "seed": 0}
+    in_notebook = train.cache_key(namespace["ConvAutoencoder"](2), digits[:64], None, None, settings)
+    exported = train.cache_key(models.ConvAutoencoder(2), digits[:64], None, None, settings)
+    assert in_notebook == exported
+    namespace["Encoder"].forward = lambda self, x: x  # an edited class is another model
+    assert train.cache_key(namespace["ConvAutoencoder"](2), digits[:64], None, None, settings) != exported
