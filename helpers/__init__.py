@@ -11,7 +11,7 @@ from types import ModuleType
 from .config import FAST, pick, setup
 
 SUBMODULES = ("arithmetic", "batches", "checks", "config", "data", "faces", "gradients", "instruments", "latent",
-              "losses", "metrics", "models", "plots", "shapes", "train", "widgets", "zoo")
+              "losses", "metrics", "models", "plots", "posterior", "shapes", "train", "widgets", "zoo")
 
 __all__ = ["FAST", "pick", "setup", *SUBMODULES]
 

@@ -7,16 +7,18 @@ from typing import Any
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from helpers.checks import check_beta_vae_loss, check_effective_beta, check_kl_closed_form
-from helpers.losses import kl_divergence, vae_loss
+from helpers.checks import check_effective_beta, check_kl_closed_form, check_predict_beta_sweep
+from helpers.losses import kl_divergence
 
 from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
 
 NOTEBOOK = "06_kl_divergence.ipynb"
-CHECKS = {"kl_closed_form": check_kl_closed_form, "beta_vae_loss": check_beta_vae_loss,
-          "effective_beta": check_effective_beta}
+SWEEP = {0.25: {"recon": 79.4, "kl": 36.0, "active_units": 16}, 1.0: {"recon": 90.0, "kl": 20.1, "active_units": 16},
+         4.0: {"recon": 118.9, "kl": 8.1, "active_units": 11}}
+"""A β sweep like the one notebook 06 measures at d = 16."""
+CHECKS = {"kl_closed_form": check_kl_closed_form, "effective_beta": check_effective_beta,
+          "predict_beta_sweep": lambda answer: check_predict_beta_sweep(answer, SWEEP)}
 
 test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS)
 test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS)
@@ -54,38 +56,6 @@ def test_kl_closed_form_accepts_the_helper_and_torch_distributions() -> None:
         torch.distributions.Normal(mu, (0.5 * lv).exp()), torch.distributions.Normal(0.0, 1.0)).sum(1)).ok
 
 
-def _bce(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-    return F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1)
-
-
-def _kl(mu: torch.Tensor, lv: torch.Tensor) -> torch.Tensor:
-    return -0.5 * _terms(mu, lv).sum(1)
-
-
-@pytest.mark.parametrize("answer, mistake", [
-    (lambda x, xh, mu, lv, b: (_bce(x, xh).mean(1) + b * _kl(mu, lv)).mean(), "averaged_pixels"),
-    (lambda x, xh, mu, lv, b: (b * _bce(x, xh).sum(1) + _kl(mu, lv)).mean(), "beta_on_reconstruction"),
-    (lambda x, xh, mu, lv, b: _bce(x, xh).sum(1).mean(), "forgot_kl"),
-    (lambda x, xh, mu, lv, b: (_bce(x, xh).sum(1) + _kl(mu, lv)).mean(), "ignored_beta"),
-    (lambda x, xh, mu, lv, b: (_bce(x, xh).sum(1) - b * _kl(mu, lv)).mean(), "kl_sign_flipped"),
-    (lambda x, xh, mu, lv, b: (_bce(x, xh).sum(1) + b * _kl(mu, lv)).sum(), "summed_over_batch"),
-    (lambda x, xh, mu, lv, b: F.binary_cross_entropy(x, xh, reduction="sum") / len(x) + b * _kl(mu, lv).mean(),
-     "swapped_bce_arguments"),
-    (lambda x, xh, mu, lv, b: F.mse_loss(xh, x, reduction="sum") / len(x) + b * _kl(mu, lv).mean(), "used_mse"),
-    (lambda x, xh, mu, lv, b: _bce(x, xh).sum(1) + b * _kl(mu, lv), "per_sample"),
-    (lambda x, xh, mu, lv, b: (_bce(x, xh).sum(1)[:, None] + b * _kl(mu, lv)), "wrong_shape"),
-    (lambda x, xh, mu, lv, b: (_bce(x, xh).sum(1) + b * _kl(mu, lv)).mean() + 1, "wrong_value"),
-])
-def test_beta_vae_loss_mistakes(answer: Callable[..., Any], mistake: str) -> None:
-    assert_mistake(check_beta_vae_loss, answer, mistake)
-
-
-def test_beta_vae_loss_accepts_the_helper_and_reduction_sum() -> None:
-    assert check_beta_vae_loss(lambda x, xh, mu, lv, b: vae_loss(x, xh, mu, lv, beta=b)["total"]).ok
-    assert check_beta_vae_loss(lambda x, xh, mu, lv, b: (F.binary_cross_entropy(xh, x, reduction="sum")
-                                                         + b * _kl(mu, lv).sum()) / len(x)).ok
-
-
 @pytest.mark.parametrize("answer, mistake", [
     (lambda w, k, n: w / (k * n), "inverted"),
     (lambda w, k, n: k * n * w, "recon_weight_times"),
@@ -102,3 +72,39 @@ def test_effective_beta_mistakes(answer: Callable[..., Any], mistake: str) -> No
 
 def test_effective_beta_accepts_tensors() -> None:
     assert check_effective_beta(lambda w, k, n: torch.tensor(k) / (torch.tensor(w) / n)).ok
+
+
+def _predicts(reconstruction, kl, active_units=None):
+    return lambda: {"reconstruction": reconstruction, "kl": kl, "active_units": active_units}
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (_predicts("falls", "rises"), "both_reversed"),
+    (_predicts("falls", "falls"), "reconstruction_wrong"),
+    (_predicts("rises", "rises"), "kl_wrong"),
+    (_predicts("stays", "falls"), "no_change"),
+    (_predicts("rises", "stays"), "no_change"),
+    (_predicts("rises", "falls", "rises"), "active_units_wrong"),
+    (_predicts("rises", "falls", "stays"), "active_units_wrong"),
+    (_predicts("rises", "sideways"), "unknown_direction"),
+    (_predicts("rises", 1), "unknown_direction"),
+    (lambda: {"kl": "falls"}, "missing_term"),
+    (lambda: "reconstruction rises, KL falls", "not_a_dict"),
+    (lambda: None, "returned_none"),
+])
+def test_predict_beta_sweep_mistakes(answer: Callable[..., Any], mistake: str) -> None:
+    assert_mistake(CHECKS["predict_beta_sweep"], answer, mistake)
+
+
+def test_predict_beta_sweep_accepts_synonyms_and_no_active_units_and_quotes_the_sweep() -> None:
+    verdict = CHECKS["predict_beta_sweep"](lambda: {"reconstruction": "Up", "kl": "decreases"})
+    assert verdict.ok and "79.4 to 118.9" in verdict.message and "16 to 11" in verdict.message
+    assert CHECKS["predict_beta_sweep"](_predicts("goes up", "down", "fewer")).ok
+
+
+def test_predict_beta_sweep_follows_the_measured_sweep() -> None:
+    flat = {beta: {"recon": 150.0 + beta / 10, "kl": 9.0 - beta} for beta in (0.0, 1.0, 4.0)}
+    assert check_predict_beta_sweep(_predicts("stays", "falls"), flat).ok
+    assert check_predict_beta_sweep(_predicts("rises", "falls"), flat).mistake == "reconstruction_wrong"
+    with pytest.raises(ValueError, match="two values"):
+        check_predict_beta_sweep(_predicts("rises", "falls"), {1.0: {"recon": 1.0, "kl": 1.0}})

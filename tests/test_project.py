@@ -339,3 +339,10 @@ def test_helpers_have_no_import_cycle() -> None:
     for module in graph:
         visit(module, [])
     assert graph["helpers.metrics"].isdisjoint({"helpers.train", "helpers.zoo"}), "metrics only measures"
+
+
+def test_every_helpers_module_loads_on_first_use() -> None:
+    import helpers
+
+    modules = {path.stem for path in (REPO / "helpers").glob("*.py") if path.stem != "__init__"}
+    assert modules | {"checks"} == set(helpers.SUBMODULES), "helpers.SUBMODULES must list every module"

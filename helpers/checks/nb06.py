@@ -1,4 +1,4 @@
-"""Checks for the exercises of notebook 06 (the KL term and β).
+"""Checks for the exercises of notebook 06 (the ELBO, the KL term and β).
 
 Each check runs the student's function on its own cases and, when the answer is wrong, compares it with the
 answers the usual mistakes give, so that the verdict can name the mistake.
@@ -6,16 +6,16 @@ answers the usual mistakes give, so that the verdict can name the mistake.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ._core import Candidates, Mistake, Verdict, as_numbers, match_mistake, run_check, same
 
-__all__ = ["check_beta_vae_loss", "check_effective_beta", "check_kl_closed_form"]
+__all__ = ["check_effective_beta", "check_kl_closed_form", "check_predict_beta_sweep"]
 
 
 _KL = "KL = −½ Σ_j (1 + log σ_j² − μ_j² − σ_j²), with σ² = exp(log σ²) and the sum over the latent dimensions j."
@@ -73,59 +73,6 @@ def check_kl_closed_form(kl_closed_form: Callable[..., Any]) -> Verdict:
     return run_check("kl_closed_form", body)
 
 
-def check_beta_vae_loss(beta_vae_loss: Callable[..., Any]) -> Verdict:
-    """Check ``beta_vae_loss(x, x_hat, z_mean, z_log_var, beta)``: the batch mean of summed BCE + β·KL."""
-
-    def body() -> None:
-        generator = torch.Generator().manual_seed(7)
-        x = torch.rand(6, 1, 28, 28, generator=generator, dtype=torch.float64)
-        x_hat = torch.rand(6, 1, 28, 28, generator=generator, dtype=torch.float64) * 0.98 + 0.01
-        mu = torch.randn(6, 2, generator=generator, dtype=torch.float64)
-        log_var = torch.randn(6, 2, generator=generator, dtype=torch.float64)
-        bce = F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1)
-        kl = -0.5 * _kl_terms(mu, log_var).sum(1)
-        for beta in (4.0, 0.5):
-            result = as_numbers(beta_vae_loss(x.clone(), x_hat.clone(), mu.clone(), log_var.clone(), beta),
-                              "beta_vae_loss")
-            expected = (bce.sum(1) + beta * kl).mean()
-            if result.size == 1:
-                result = result.reshape(())
-            if same(result, expected):
-                continue
-            if result.shape == (len(x),):
-                match_mistake(result, [("per_sample", bce.sum(1) + beta * kl, "you returned one loss per image.",
-                                 "Average over the batch: `.mean()`, so that the loss is one number.")])
-            swapped = F.binary_cross_entropy(x, x_hat, reduction="none").flatten(1)
-            match_mistake(result, [
-                ("averaged_pixels", (bce.mean(1) + beta * kl).mean(), "you averaged the reconstruction over the "
-                 "784 pixels: that weakens it 784-fold against the KL (an effective β of 784·β).",
-                 "Sum the BCE over the pixels of each image (`.flatten(1).sum(1)`), then average over the batch."),
-                ("beta_on_reconstruction", (beta * bce.sum(1) + kl).mean(), "you put β on the reconstruction "
-                 "instead of on the KL.", "loss = reconstruction + β · KL."),
-                ("forgot_kl", bce.sum(1).mean(), "the KL term is missing.", "Add β · KL (your `kl_closed_form`)."),
-                ("ignored_beta", (bce.sum(1) + kl).mean(), "your loss does not change with β.",
-                 "Multiply the KL by `beta`."),
-                ("kl_sign_flipped", (bce.sum(1) - beta * kl).mean(), "you subtracted the KL: it is a penalty.",
-                 "loss = reconstruction + β · KL."),
-                ("summed_over_batch", (bce.sum(1) + beta * kl).sum(), "you summed over the batch instead of "
-                 "averaging.", "Average over the batch (`.mean()`) so that the loss is per image, in nats."),
-                ("swapped_bce_arguments", (swapped.sum(1) + beta * kl).mean(), "the arguments of the binary cross-"
-                 "entropy are swapped.", "`F.binary_cross_entropy(x_hat, x, ...)`: the prediction first, the "
-                 "target second."),
-                ("used_mse", (((x_hat - x) ** 2).flatten(1).sum(1) + beta * kl).mean(), "you used the squared "
-                 "error; this VAE's decoder is Bernoulli: its reconstruction loss is the binary cross-entropy.",
-                 "`F.binary_cross_entropy(x_hat, x, reduction='none')`, summed over the pixels."),
-            ])
-            if result.shape != ():
-                raise Mistake("wrong_shape", f"the result has shape {result.shape}; the loss is one number.",
-                              "Sum over pixels and latent dimensions, then average over the batch.")
-            raise Mistake("wrong_value", f"for β = {beta} expected {float(expected):.3f}, got {float(result):.3f}.",
-                          "Per image: BCE summed over pixels + β · KL summed over latent dimensions; then the "
-                          "mean over the batch.")
-
-    return run_check("beta_vae_loss", body)
-
-
 def check_effective_beta(effective_beta: Callable[..., Any]) -> Verdict:
     """Check ``effective_beta(recon_weight, kl_weight, n_pixels)``: the β of the summed ELBO the loss is proportional to.
 
@@ -162,3 +109,96 @@ def check_effective_beta(effective_beta: Callable[..., Any]) -> Verdict:
                           "reconstruction's weight.")
 
     return run_check("effective_beta", body)
+
+
+_DIRECTIONS = {
+    "rises": ("rises", "rise", "up", "increases", "increase", "grows", "grow", "goes up", "higher", "more"),
+    "falls": ("falls", "fall", "down", "decreases", "decrease", "drops", "drop", "shrinks", "goes down", "lower",
+              "less", "fewer"),
+    "stays": ("stays", "stay", "same", "stays the same", "no change", "unchanged", "constant", "flat"),
+}
+_TERMS = {"reconstruction": "the reconstruction term", "kl": "the KL term", "active_units": "the active units"}
+_WHY = ("A larger β makes every nat of information in the code more expensive, so the encoder sends less: the KL "
+        "term falls. Knowing less about the image, the decoder reconstructs it worse: the reconstruction term, a "
+        "loss, rises.")
+_CHANGE = 0.02
+"""The relative change between the smallest and the largest β below which a term counts as staying the same."""
+
+
+def _direction(word: Any, term: str) -> str | None:
+    """The student's word for ``term`` as ``"rises"``, ``"falls"`` or ``"stays"`` (None when left out)."""
+    if word is None:
+        return None
+    if isinstance(word, str):
+        for direction, words in _DIRECTIONS.items():
+            if word.strip().lower().rstrip(".") in words:
+                return direction
+    raise Mistake("unknown_direction", f"for {_TERMS[term]} you wrote {word!r}, which is not a direction.",
+                  "Write `\"rises\"`, `\"falls\"` or `\"stays\"` (or `up`, `down`, `same`).")
+
+
+def _measured(sweep: dict[float, dict[str, float]], key: str) -> str:
+    """How ``key`` moved from the smallest to the largest β of the sweep."""
+    first, last = sweep[min(sweep)][key], sweep[max(sweep)][key]
+    if key == "active_units":
+        return "rises" if last > first else "falls" if last < first else "stays"
+    if abs(last - first) <= _CHANGE * abs(first):
+        return "stays"
+    return "rises" if last > first else "falls"
+
+
+def _describe(sweep: dict[float, dict[str, float]]) -> str:
+    low, high = min(sweep), max(sweep)
+    parts = [f"the reconstruction term went from {sweep[low]['recon']:.1f} to {sweep[high]['recon']:.1f} nats",
+             f"the KL term from {sweep[low]['kl']:.1f} to {sweep[high]['kl']:.1f}"]
+    if "active_units" in sweep[low]:
+        parts.append(f"the active units from {sweep[low]['active_units']:g} to {sweep[high]['active_units']:g}")
+    return f"as β grew from {low:g} to {high:g}, " + ", ".join(parts)
+
+
+def check_predict_beta_sweep(predict_beta_sweep: Callable[..., Any], sweep: dict[float, dict[str, float]]) -> Verdict:
+    """Check ``predict_beta_sweep()`` against a measured β sweep: ``{β: {"recon", "kl", "active_units"}}``.
+
+    The prediction is a dictionary with the directions of ``"reconstruction"`` and ``"kl"`` (and, optionally,
+    ``"active_units"``) as β grows: ``"rises"``, ``"falls"`` or ``"stays"``. A term counts as staying when it moves
+    by at most 2 % between the smallest and the largest β.
+    """
+    if len(sweep) < 2 or any({"recon", "kl"} - row.keys() for row in sweep.values()):
+        raise ValueError("sweep must map at least two values of β to {'recon': ..., 'kl': ...}")
+    measured = {"reconstruction": _measured(sweep, "recon"), "kl": _measured(sweep, "kl")}
+    if all("active_units" in row for row in sweep.values()):
+        measured["active_units"] = _measured(sweep, "active_units")
+    what = _describe(sweep)
+
+    def body() -> None:
+        prediction = predict_beta_sweep()
+        if prediction is None:
+            raise Mistake("returned_none", "`predict_beta_sweep` returned None.", "Return your dictionary.")
+        if not isinstance(prediction, dict):
+            raise Mistake("not_a_dict", f"`predict_beta_sweep` returned a {type(prediction).__name__}.",
+                          'Return a dictionary such as {"reconstruction": "rises", "kl": "stays"}.')
+        missing = [term for term in ("reconstruction", "kl") if term not in prediction]
+        if missing:
+            raise Mistake("missing_term", f"your prediction has no {' and no '.join(_TERMS[m] for m in missing)}.",
+                          'Give both keys, "reconstruction" and "kl".')
+        said = {term: _direction(prediction.get(term), term) for term in _TERMS}
+        wrong = [term for term in ("reconstruction", "kl") if said[term] != measured[term]]
+        if wrong and any(said[term] == "stays" for term in wrong):
+            raise Mistake("no_change", f"you predicted that {_TERMS[wrong[0]]} stays the same, but {what}.",
+                          "β changes the price of the KL term, so the balance between the two terms moves. " + _WHY)
+        if wrong == ["reconstruction", "kl"]:
+            raise Mistake("both_reversed", f"both directions are reversed: {what}.",
+                          "β weighs the KL term: a larger β pushes the KL down, and the reconstruction pays. " + _WHY)
+        if wrong == ["reconstruction"]:
+            raise Mistake("reconstruction_wrong", f"the KL term is right, the reconstruction term is not: {what}.",
+                          "The reconstruction term is a loss: higher is worse. " + _WHY)
+        if wrong == ["kl"]:
+            raise Mistake("kl_wrong", f"the reconstruction term is right, the KL term is not: {what}.",
+                          "β multiplies the KL term in the loss, so a larger β makes the optimizer cut the KL. " + _WHY)
+        if "active_units" in measured and said["active_units"] not in (None, measured["active_units"]):
+            raise Mistake("active_units_wrong", f"both terms are right, the active units are not: {what}.",
+                          "An active dimension costs KL; when β makes that cost higher than the reconstruction it "
+                          "buys, the dimension switches off (posterior collapse).")
+
+    verdict = run_check("predict_beta_sweep", body)
+    return dataclasses.replace(verdict, message=f"correct: {what}.") if verdict.ok else verdict
