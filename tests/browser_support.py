@@ -68,6 +68,8 @@ def chromium(width: int = 1280, height: int = 720, offline: bool = False) -> Ite
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {  # the page gets width × height, exactly
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
         driver.execute_cdp_cmd("Network.enable", {})
         if offline:
             driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
