@@ -31,14 +31,13 @@ import html
 import os
 import shutil
 import sys
-from fnmatch import fnmatch
 from pathlib import Path
 
 import nbformat
 from nbconvert import SlidesExporter
 
 from make_exercises import BEGIN, strip_solutions
-from run_course import NOTEBOOK_GLOB, REPO_DIR, NotebookFailed, mathjax_url, outline, render, run_notebook
+from run_course import REPO_DIR, NotebookFailed, course_mode, mathjax_url, outline, render, run_notebook, select
 
 REVEAL = Path(__file__).resolve().parent / "vendor" / "reveal.js"
 WIDTH, HEIGHT = 1280, 720
@@ -165,14 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", type=Path, default=REPO_DIR / "build" / "slides", help="output folder")
     args = parser.parse_args(argv)
 
-    os.environ.update(COURSE_STATIC="1", COURSE_SLIDES="1")
-    if args.fast:
-        os.environ["COURSE_FAST"] = "1"
-    mode = "fast" if os.environ.get("COURSE_FAST", "").lower() in {"1", "true", "yes"} else "full"
-    notebooks = sorted(args.notebooks.glob(NOTEBOOK_GLOB))
-    selected = [path for path in notebooks if not args.only or fnmatch(path.stem, f"*{args.only}*")]
+    os.environ["COURSE_SLIDES"] = "1"
+    mode = course_mode(args.fast)
+    _, selected = select(args.notebooks, args.only)
     if not selected:
-        print(f"no notebooks matching {NOTEBOOK_GLOB!r} and --only {args.only!r} in {args.notebooks}", file=sys.stderr)
         return 2
 
     args.build.mkdir(parents=True, exist_ok=True)

@@ -344,6 +344,24 @@ def print_summary(results: list[Result]) -> None:
     print(f"{'total':<32} {'':<7} {sum(r.seconds for r in results):8.1f}")
 
 
+def course_mode(fast: bool) -> str:
+    """Set ``COURSE_STATIC=1``, and ``COURSE_FAST=1`` when ``fast``, for the kernels to come; return the mode."""
+    os.environ["COURSE_STATIC"] = "1"
+    if fast:
+        os.environ["COURSE_FAST"] = "1"
+    return "fast" if os.environ.get("COURSE_FAST", "").lower() in {"1", "true", "yes"} else "full"
+
+
+def select(folder: Path, only: str | None) -> tuple[list[Path], list[Path]]:
+    """The notebooks in ``folder`` and those of them whose name matches ``*only*`` (all without ``only``); says so
+    on stderr when none matches."""
+    existing = sorted(folder.glob(NOTEBOOK_GLOB))
+    selected = [p for p in existing if not only or fnmatch(p.stem, f"*{only}*")]
+    if not selected:
+        print(f"no notebooks matching {NOTEBOOK_GLOB!r} and --only {only!r} in {folder}", file=sys.stderr)
+    return existing, selected
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected notebooks and write the build folder; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -354,15 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", type=Path, default=REPO_DIR / "build", help="output folder")
     args = parser.parse_args(argv)
 
-    os.environ["COURSE_STATIC"] = "1"
-    if args.fast:
-        os.environ["COURSE_FAST"] = "1"
-    mode = "fast" if os.environ.get("COURSE_FAST", "").lower() in {"1", "true", "yes"} else "full"
-
-    existing = sorted(args.notebooks.glob(NOTEBOOK_GLOB))
-    selected = [p for p in existing if not args.only or fnmatch(p.stem, f"*{args.only}*")]
+    mode = course_mode(args.fast)
+    existing, selected = select(args.notebooks, args.only)
     if not selected:
-        print(f"no notebooks matching {NOTEBOOK_GLOB!r} and --only {args.only!r} in {args.notebooks}", file=sys.stderr)
         return 2
 
     timings_path = args.build / "timings.json"

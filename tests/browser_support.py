@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,12 +21,23 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--hide-scrollbars"]
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:", "chrome:", "devtools:")
+MATHJAX_DONE = ("window.MathJax && MathJax.isReady && MathJax.Hub.queue.pending === 0 && "
+                "MathJax.Hub.queue.running === 0")
+"""JavaScript: true once MathJax has typeset the page."""
+
+
+def run_script(name: str, *args: str) -> None:
+    """Run ``scripts/<name>.py`` with this Python and these arguments; fail the test with its output if it fails."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), *args], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
 def require_chromium() -> None:
@@ -101,3 +115,15 @@ def screenshot(driver, name: str) -> Path:
     path = folder / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def wait_until(driver, script: str, seconds: float, what: str):
+    """Poll a JavaScript expression until it is truthy and return its value; after ``seconds``, save a screenshot
+    (``browser-timeout``) and fail saying ``what`` did not happen."""
+    deadline = time.monotonic() + seconds
+    while not (value := driver.execute_script(f"return {script}")):
+        if time.monotonic() > deadline:
+            screenshot(driver, "browser-timeout")
+            raise AssertionError(f"{what}: not after {seconds} s")
+        time.sleep(0.25)
+    return value

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import chromium, require_chromium, screenshot
+from browser_support import chromium, require_chromium, screenshot, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "course-browser-test"
@@ -88,17 +88,6 @@ def menu(driver, label: str, command: str) -> None:
         expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, f"li[data-command='{command}']"))).click()
 
 
-def wait(driver, script: str, seconds: float, what: str):
-    """Poll a JavaScript expression until it is truthy; return its value."""
-    deadline = time.monotonic() + seconds
-    while not (value := driver.execute_script(f"return {script}")):
-        if time.monotonic() > deadline:
-            screenshot(driver, "browser-timeout")
-            raise AssertionError(f"{what}: not after {seconds} s")
-        time.sleep(0.25)
-    return value
-
-
 FIRST_VIEW = "document.querySelector('.widget-interact')"
 FIGURE = f"({FIRST_VIEW} && {FIRST_VIEW}.querySelector('.widget-output img, .jp-OutputArea-output img'))"
 
@@ -106,10 +95,10 @@ FIGURE = f"({FIRST_VIEW} && {FIRST_VIEW}.querySelector('.widget-output img, .jp-
 def open_and_run(driver, base: str, notebook: str, seconds: float) -> None:
     """Open ``notebook`` in JupyterLab, run all its cells and wait for the first slider view's figure."""
     driver.get(f"{base}/lab/tree/{notebook}?token={TOKEN}")
-    wait(driver, "document.querySelector('.jp-NotebookPanel .jp-Cell')", 120, "the notebook did not open")
+    wait_until(driver, "document.querySelector('.jp-NotebookPanel .jp-Cell')", 120, "the notebook did not open")
     time.sleep(1)
     menu(driver, "Run", "runmenu:run-all")
-    wait(driver, FIGURE, seconds, f"{notebook}: no slider view with a figure")
+    wait_until(driver, FIGURE, seconds, f"{notebook}: no slider view with a figure")
 
 
 def move_slider(driver) -> float:
@@ -122,7 +111,7 @@ def move_slider(driver) -> float:
     before = driver.execute_script(f"return {FIGURE}.src")
     start = time.monotonic()
     view.find_element(By.CSS_SELECTOR, ".noUi-handle").send_keys(Keys.ARROW_RIGHT)
-    wait(driver, f"{FIGURE} && {FIGURE}.src !== {json.dumps(before)}", SLIDER_SECONDS, "the figure did not change")
+    wait_until(driver, f"{FIGURE} && {FIGURE}.src !== {json.dumps(before)}", SLIDER_SECONDS, "the figure did not change")
     return time.monotonic() - start
 
 
@@ -158,7 +147,7 @@ def test_reopened_notebook_says_how_to_get_the_sliders_back(lab):
         note = "document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .course-note')"  # in the open tab
         dead = (f"[...{note}.closest('.jp-OutputArea').querySelectorAll('.jp-OutputArea-output')].some(output => "
                 "!output.querySelector('.course-note') && output.innerText.includes('model not found'))")
-        wait(driver, f"{note} && {dead}", 180, "the sliders of the reopened notebook did not show as dead")
+        wait_until(driver, f"{note} && {dead}", 180, "the sliders of the reopened notebook did not show as dead")
         text = driver.execute_script(f"{note}.scrollIntoView({{block: 'center'}}); return {note}.innerText")
         screenshot(driver, "lab-reopened")
     assert "model not found" in text and "run this cell again" in text

@@ -1,16 +1,12 @@
 """The built pages of `make run` work offline: opened in headless Chromium with the network cut, nothing fails."""
 
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from browser_support import chromium, requests, screenshot
+from browser_support import MATHJAX_DONE, chromium, requests, run_script, screenshot, wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "01_latent_space"  # trains (progress bars) and has accents in its equations (x̂)
 
 
@@ -18,10 +14,7 @@ NOTEBOOK = "01_latent_space"  # trains (progress bars) and has accents in its eq
 def build(tmp_path_factory) -> Path:
     """The course runner's build folder with one notebook that trains, run in fast mode."""
     folder = tmp_path_factory.mktemp("build")
-    command = [sys.executable, str(ROOT / "scripts" / "run_course.py"), "--fast", "--only", NOTEBOOK, "--build",
-               str(folder)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    run_script("run_course", "--fast", "--only", NOTEBOOK, "--build", str(folder))
     return folder
 
 
@@ -38,11 +31,7 @@ def test_the_page_makes_no_failed_request_offline(build, name):
     with chromium(offline=True) as browser:
         requests(browser)  # what Chromium asked for while starting, before the page
         browser.get((build / f"{name}.html").as_uri())
-        deadline = time.monotonic() + 60
-        while not browser.execute_script("return !!(window.MathJax && MathJax.isReady && "
-                                         "MathJax.Hub.queue.pending === 0 && MathJax.Hub.queue.running === 0)"):
-            assert time.monotonic() < deadline, "MathJax did not finish typesetting"
-            time.sleep(0.2)
+        wait_until(browser, MATHJAX_DONE, 60, "MathJax did not finish typesetting")
         seen = requests(browser)
         screenshot(browser, f"offline-{name}")
         rendered = browser.execute_script("return document.querySelectorAll('.MathJax').length")

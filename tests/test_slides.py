@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from browser_support import chromium, requests, screenshot
+from browser_support import MATHJAX_DONE, chromium, requests, run_script, screenshot, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -80,10 +80,7 @@ def test_the_slide_style_applies_only_under_course_slides(value):
 @pytest.fixture(scope="module")
 def slides(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("slides")
-    command = [sys.executable, str(ROOT / "scripts" / "make_slides.py"), "--fast", "--only", NOTEBOOK, "--build",
-               str(folder)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    run_script("make_slides", "--fast", "--only", NOTEBOOK, "--build", str(folder))
     return folder
 
 
@@ -103,11 +100,7 @@ def test_the_deck_opens_offline_with_every_slide_and_no_failed_request(slides):
     with chromium(1280, 720, offline=True) as browser:
         requests(browser)
         browser.get((slides / f"{NOTEBOOK}.slides.html").as_uri())
-        deadline = time.monotonic() + 60
-        while not browser.execute_script("return !!(window.Reveal && Reveal.isReady() && window.MathJax && "
-                                         "MathJax.isReady && MathJax.Hub.queue.pending === 0)"):
-            assert time.monotonic() < deadline, "the deck did not get ready"
-            time.sleep(0.2)
+        wait_until(browser, f"window.Reveal && Reveal.isReady() && {MATHJAX_DONE}", 60, "the deck did not get ready")
         total, horizontal = browser.execute_script("return [Reveal.getTotalSlides(), Reveal.getHorizontalSlides().length]")
         screenshot(browser, "slides-title")
         image_width = browser.execute_script("""

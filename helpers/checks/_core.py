@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from IPython.display import display  # IPython comes with ipywidgets
 
 CORRECT, WRONG, NOT_ATTEMPTED = "correct", "wrong", "not attempted"
 _SYMBOLS = {CORRECT: "✅", WRONG: "❌", NOT_ATTEMPTED: "⏳"}
@@ -74,16 +75,6 @@ class NotPassed(AssertionError):
         return [f"{type(self).__name__}: {self.verdict}"]
 
 
-def _show(verdict: Verdict) -> None:
-    """Display the verdict in the notebook (its HTML), or print it outside IPython."""
-    try:
-        from IPython.display import display
-    except ImportError:
-        print(verdict)
-    else:
-        display(verdict)
-
-
 def run_check(title: str, body: Callable[[], None]) -> Verdict | None:
     """Run ``body``, which calls the student's code and raises :class:`Mistake` on a recognized error.
 
@@ -95,7 +86,7 @@ def run_check(title: str, body: Callable[[], None]) -> Verdict | None:
     verdict = _judge(title, body)
     if not grading():
         return verdict
-    _show(verdict)
+    display(verdict)  # in a notebook its HTML; printed outside IPython
     if not verdict.ok:
         raise NotPassed(verdict)
     return None
