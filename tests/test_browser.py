@@ -88,13 +88,14 @@ def menu(driver, label: str, command: str) -> None:
         expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, f"li[data-command='{command}']"))).click()
 
 
-FIRST_VIEW = "document.querySelector('.widget-interact')"
+VIEW = ".jp-NotebookPanel:not(.lm-mod-hidden) .widget-interact"
+FIRST_VIEW = f"document.querySelector('{VIEW}')"
 FIGURE = f"({FIRST_VIEW} && {FIRST_VIEW}.querySelector('.widget-output img, .jp-OutputArea-output img'))"
 
 
 def open_and_run(driver, base: str, notebook: str, seconds: float) -> None:
     """Open ``notebook`` in JupyterLab, run all its cells and wait for the first slider view's figure."""
-    driver.get(f"{base}/lab/tree/{notebook}?token={TOKEN}")
+    driver.get(f"{base}/lab/tree/{notebook}?reset&token={TOKEN}")  # reset: no tab of an earlier test stays open
     wait_until(driver, "document.querySelector('.jp-NotebookPanel .jp-Cell')", 120, "the notebook did not open")
     time.sleep(1)
     menu(driver, "Run", "runmenu:run-all")
@@ -106,7 +107,7 @@ def move_slider(driver) -> float:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    view = driver.find_element(By.CSS_SELECTOR, ".widget-interact")
+    view = driver.find_element(By.CSS_SELECTOR, VIEW)
     view.location_once_scrolled_into_view
     before = driver.execute_script(f"return {FIGURE}.src")
     start = time.monotonic()
