@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Extra pip requirements installed before the course, e.g. TORCH_SPEC="torch==2.14.1 torchvision==0.29.1" (CI).
 # Empty by default: pip then takes any torch in the range pyproject.toml allows.
 TORCH_SPEC ?=
-# Arguments for scripts/run_course.py, e.g. make run RUN_ARGS="--fast --only 03".
+# Arguments for scripts/run_course.py (and scripts/make_slides.py), e.g. make run RUN_ARGS="--fast --only 03".
 RUN_ARGS ?=
 # Arguments for pytest, e.g. make test PYTEST_ARGS="-x -k project".
 PYTEST_ARGS ?=
@@ -16,13 +16,14 @@ PYTEST_ARGS ?=
 LAB_ARGS ?=
 
 # glibc keeps freed memory instead of giving it back to the system after every batch (a third of CPU training time).
-run run-fast lab test bench: export GLIBC_TUNABLES = glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
+run run-fast slides lab test bench: export GLIBC_TUNABLES = glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
 
-.PHONY: help install run run-fast test lab clean exercises bench sync
+.PHONY: help install run run-fast slides test lab clean exercises bench sync
 
 help:
 	@echo "make run        run all notebooks into build/ (then open build/index.html)"
 	@echo "make run-fast   the same in fast mode (small data, few epochs) into build/fast/"
+	@echo "make slides     a reveal.js deck per notebook into build/slides/ (then open build/slides/index.html)"
 	@echo "make test       pytest + the notebooks in fast mode (what CI runs)"
 	@echo "make lab        JupyterLab on notebooks/"
 	@echo "make exercises  regenerate notebooks/exercises/ from the solutions"
@@ -43,6 +44,9 @@ run: $(STAMP)
 
 run-fast: $(STAMP)
 	$(BIN)/python scripts/run_course.py --fast --build build/fast $(RUN_ARGS)
+
+slides: $(STAMP)
+	$(BIN)/python scripts/make_slides.py $(RUN_ARGS)
 
 # pytest's exit code 5 means "no tests collected" (e.g. PYTEST_ARGS deselected everything): not a failure.
 test: $(STAMP)

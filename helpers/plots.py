@@ -12,6 +12,7 @@ The figures are not registered with pyplot: a notebook cell whose last line is a
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib
@@ -25,6 +26,16 @@ from scipy.stats import norm
 
 _PANEL_INCHES = 1.1
 """Width of one image in a figure, in inches."""
+
+SLIDE_STYLE = {
+    "font.size": 15, "axes.titlesize": 17, "axes.labelsize": 15, "xtick.labelsize": 13, "ytick.labelsize": 13,
+    "legend.fontsize": 13, "figure.titlesize": 18, "lines.linewidth": 2.2, "lines.markersize": 8,
+}
+"""matplotlib settings for figures projected at 1280×720: larger text and lines. ``COURSE_SLIDES=1`` (which
+``scripts/make_slides.py`` sets) applies them to every figure of the session when ``helpers`` is imported."""
+
+if os.environ.get("COURSE_SLIDES", "").lower() in {"1", "true", "yes"}:
+    matplotlib.rcParams.update(SLIDE_STYLE)
 
 
 def _figure(width: float, height: float) -> Figure:

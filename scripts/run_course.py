@@ -14,11 +14,16 @@ Each notebook runs in a fresh kernel of the current environment, with its own fo
 (entries of earlier runs are kept, so ``--only`` updates one notebook's line). A failing notebook stops the run:
 the exit code is 1 and the message names the notebook, the cell and the error. A cell still running after
 ``--stall`` seconds (``COURSE_STALL_S``, default 600) is named on stderr with every thread of its kernel's stack.
+
+The pages load nothing from the internet: MathJax is copied into ``build/mathjax/``, progress bars are written as
+the text of their last state, no require.js or widget renderer is linked, and the Colab badge is drawn from a
+local image (``scripts/templates/``).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import html
 import json
 import os
@@ -33,12 +38,15 @@ from datetime import datetime, timezone
 from fnmatch import fnmatch
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
+from nbconvert.exporters import TemplateExporter
 from nbconvert.filters.markdown import markdown2html
+from tqdm.std import Bar
 
 from helpers.config import STALL_ENV, STALL_LOG_ENV, StallReport
 
@@ -47,6 +55,21 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 COURSE_TITLE = "Autoencoders and Variational Autoencoders"
 GOALS_LINE = re.compile(r"learning goals|you will|goals", re.IGNORECASE)
 LIST_ITEM = re.compile(r"\s*([-*+]|\d+\.)\s")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+WIDGET_VIEW, WIDGET_STATE = "application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json"
+NO_FONT = {"src": "local('MathJax TeX')"}
+"""An @font-face source that loads nothing, for the fonts MathJax names that jupyter-server-mathjax does not ship."""
+MATHJAX_CONFIG = {
+    # jupyter-server-mathjax ships MathJax's STIX-Web fonts only. Without webFont "STIX-Web" the equations ask for
+    # the TeX fonts, which are not there, and accents drift off their letters (ŷ reads as y). Two kinds of
+    # @font-face still point at missing files, each a failed request: the font MathJax probes against (a blank
+    # one) and the TeX fonts for the hidden MathML copy of each equation that screen readers read.
+    "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None,
+                 "styles": {"@font-face": NO_FONT}},
+    "NativeMML": {"styles": {f"@font-face /*{n}*/": NO_FONT for n in range(1, 7)}},
+    "tex2jax": {"inlineMath": [["$", "$"], ["\\(", "\\)"]], "processEscapes": True},
+}
 
 
 @dataclass
@@ -168,8 +191,8 @@ def run_notebook(path: Path, build: Path, timeout: int, mode: str, stalls: Stall
     )
     build.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, build / f"{path.stem}.ipynb")
-    body, _ = HTMLExporter(template_name="lab", mathjax_url=mathjax_url(build)).from_notebook_node(nb, resources={"metadata": {"name": title}})
-    (build / f"{path.stem}.html").write_text(body, encoding="utf-8")
+    page = render(HTMLExporter, nb, title, template_name="course_page", mathjax_url=mathjax_url(build))
+    (build / f"{path.stem}.html").write_text(page, encoding="utf-8")
     if failure:
         raise NotebookFailed(f"{path.name}: {failure}", result)
     return result
@@ -186,6 +209,49 @@ def mathjax_url(build: Path) -> str:
     if not (target / "MathJax.js").exists():
         shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", target, dirs_exist_ok=True)
     return "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+
+
+def render(exporter_class: type[TemplateExporter], nb: nbformat.NotebookNode, title: str, **traits: Any) -> str:
+    """The HTML of ``nb``, offline, by an exporter with a template from scripts/templates/ and these ``traits``
+    (``template_name``, ``mathjax_url``, ...): a page (``HTMLExporter``) or a deck (``SlidesExporter``)."""
+    # The templates are folders of scripts/templates/, and what they share lies in that folder itself.
+    exporter = exporter_class(extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)], **traits)
+    body, _ = exporter.from_notebook_node(
+        offline_notebook(nb), resources={"metadata": {"name": title}, "mathjax_config": json.dumps(MATHJAX_CONFIG)}
+    )
+    badge = base64.b64encode((TEMPLATES / "colab-badge.svg").read_bytes()).decode("ascii")
+    return body.replace(COLAB_BADGE, f"data:image/svg+xml;base64,{badge}")
+
+
+def offline_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose widget outputs are plain text: a progress bar as tqdm prints it in its last state
+    (from the widget state the run stored), any other widget as its own text; the widget state is dropped."""
+    nb = nbformat.from_dict(nb)
+    models = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).pop(WIDGET_VIEW, None)
+            if view is not None:
+                text = widget_text(view.get("model_id", ""), models)
+                output.data["text/plain"] = text if text is not None else output.data.get("text/plain", "")
+    return nb
+
+
+def widget_text(model_id: str, models: dict) -> str | None:
+    """The text of a stored widget: a box joins its children with "|" (tqdm's layout), a progress bar is drawn
+    with tqdm's bar, a label or HTML widget gives its value; None for a widget without stored state."""
+    model = models.get(model_id)
+    if model is None:
+        return None
+    state = model.get("state", {})
+    if "children" in state:
+        parts = (widget_text(child.removeprefix("IPY_MODEL_"), models) for child in state["children"])
+        return "|".join(part for part in parts if part)
+    if model.get("model_name") in {"FloatProgressModel", "IntProgressModel"}:
+        low, high = state.get("min", 0), state.get("max", 100)
+        return format(Bar((state.get("value", low) - low) / (high - low) if high > low else 1.0, 10), "")
+    value = html.unescape(re.sub(r"<[^>]+>", "", str(state.get("value", "")))).replace("\u2007", " ")
+    return value if value.strip() else None
 
 
 def machine() -> dict:
@@ -249,7 +315,7 @@ def index_html(entries: list[dict], info: dict, mathjax: str) -> str:
 <head>
 <meta charset="utf-8">
 <title>{COURSE_TITLE}</title>
-<script>MathJax = {{ tex2jax: {{ inlineMath: [["$", "$"], ["\\(", "\\)"]] }} }};</script>
+<script>window.MathJax = {json.dumps(MATHJAX_CONFIG)};</script>
 <script src="{mathjax}"></script>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
@@ -289,6 +355,24 @@ def print_summary(results: list[Result]) -> None:
     print(f"{'total':<32} {'':<7} {sum(r.seconds for r in results):8.1f}")
 
 
+def course_mode(fast: bool) -> str:
+    """Set ``COURSE_STATIC=1``, and ``COURSE_FAST=1`` when ``fast``, for the kernels to come; return the mode."""
+    os.environ["COURSE_STATIC"] = "1"
+    if fast:
+        os.environ["COURSE_FAST"] = "1"
+    return "fast" if os.environ.get("COURSE_FAST", "").lower() in {"1", "true", "yes"} else "full"
+
+
+def select(folder: Path, only: str | None) -> tuple[list[Path], list[Path]]:
+    """The notebooks in ``folder`` and those of them whose name matches ``*only*`` (all without ``only``); says so
+    on stderr when none matches."""
+    existing = sorted(folder.glob(NOTEBOOK_GLOB))
+    selected = [p for p in existing if not only or fnmatch(p.stem, f"*{only}*")]
+    if not selected:
+        print(f"no notebooks matching {NOTEBOOK_GLOB!r} and --only {only!r} in {folder}", file=sys.stderr)
+    return existing, selected
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected notebooks and write the build folder; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -301,15 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", type=Path, default=REPO_DIR / "build", help="output folder")
     args = parser.parse_args(argv)
 
-    os.environ["COURSE_STATIC"] = "1"
-    if args.fast:
-        os.environ["COURSE_FAST"] = "1"
-    mode = "fast" if os.environ.get("COURSE_FAST", "").lower() in {"1", "true", "yes"} else "full"
-
-    existing = sorted(args.notebooks.glob(NOTEBOOK_GLOB))
-    selected = [p for p in existing if not args.only or fnmatch(p.stem, f"*{args.only}*")]
+    mode = course_mode(args.fast)
+    existing, selected = select(args.notebooks, args.only)
     if not selected:
-        print(f"no notebooks matching {NOTEBOOK_GLOB!r} and --only {args.only!r} in {args.notebooks}", file=sys.stderr)
         return 2
 
     timings_path = args.build / "timings.json"

@@ -108,3 +108,16 @@ def test_bad_slider_specs_are_refused(monkeypatch, shown):
     with pytest.raises(TypeError, match="alpha"):
         widgets.slider_view(Render(), alpha=(0.0, 1.0))
     assert shown == []
+
+
+def test_sliders_are_wide_and_a_note_above_says_how_to_get_them_back(monkeypatch, shown):
+    ipywidgets = pytest.importorskip("ipywidgets")
+    monkeypatch.setattr(config, "STATIC", False)
+    widgets.slider_view(Render(), **SLIDERS)
+    note, view = shown[0], shown[-1]
+    assert "model not found" in repr(note) and "run this cell again" in note._repr_html_()
+    alpha, n, loss = view.kwargs_widgets
+    for slider in (alpha, n):
+        assert slider.layout.width == widgets.SLIDER_LAYOUT["width"] and slider.layout.max_width == "100%"
+        assert slider.style.description_width == "initial"
+    assert isinstance(loss, ipywidgets.Dropdown) and loss.style.description_width == "initial"

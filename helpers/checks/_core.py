@@ -1,14 +1,22 @@
-"""The check framework behind the exercises: run a student's function, name the mistake, give a hint."""
+"""The check framework behind the exercises: run a student's function, name the mistake, give a hint.
+
+While grading (nbgrader's ``validate`` and ``autograde`` set ``NBGRADER_EXECUTION``; ``COURSE_GRADING=1`` does the
+same by hand) a check shows its verdict, and one that is not passed then raises :class:`NotPassed`, an
+``AssertionError``, so that nbgrader gives its graded cell no marks. Outside grading a check returns its verdict,
+which the notebook shows, and "Run all" never stops at an exercise.
+"""
 
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from IPython.display import display  # IPython comes with ipywidgets
 
 CORRECT, WRONG, NOT_ATTEMPTED = "correct", "wrong", "not attempted"
 _SYMBOLS = {CORRECT: "✅", WRONG: "❌", NOT_ATTEMPTED: "⏳"}
@@ -49,12 +57,43 @@ class Verdict:
                 f"{_SYMBOLS[self.status]} <b>{html.escape(self.title)}</b>: {html.escape(self.message)}{hint}</div>")
 
 
-def run_check(title: str, body: Callable[[], None]) -> Verdict:
+def grading() -> bool:
+    """Whether checks are being graded: under nbgrader (``NBGRADER_EXECUTION``) or with ``COURSE_GRADING=1``."""
+    forced = os.environ.get("COURSE_GRADING", "").lower() in {"1", "true", "yes"}
+    return forced or bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+class NotPassed(AssertionError):
+    """A check that was not passed while grading; its message is the verdict, hint included."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(str(verdict))
+        self.verdict = verdict
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: one line that names the error and the verdict."""
+        return [f"{type(self).__name__}: {self.verdict}"]
+
+
+def run_check(title: str, body: Callable[[], None]) -> Verdict | None:
     """Run ``body``, which calls the student's code and raises :class:`Mistake` on a recognized error.
 
     ``NotImplementedError`` (the exercise stub) gives "not attempted yet"; any other exception is reported as
-    wrong, with the exception described, never as a traceback.
+    wrong, with the exception described, never as a traceback. While :func:`grading`, the verdict is displayed
+    instead of returned (nbgrader would read a returned value as a partial mark) and a verdict other than
+    "correct" is then raised as :class:`NotPassed`.
     """
+    verdict = _judge(title, body)
+    if not grading():
+        return verdict
+    display(verdict)  # in a notebook its HTML; printed outside IPython
+    if not verdict.ok:
+        raise NotPassed(verdict)
+    return None
+
+
+def _judge(title: str, body: Callable[[], None]) -> Verdict:
+    """The verdict on ``body`` (see :func:`run_check`)."""
     try:
         body()
     except NotImplementedError:
