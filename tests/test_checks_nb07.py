@@ -11,14 +11,16 @@ import pytest
 import torch
 
 import helpers
+from helpers import metrics
 from helpers.arithmetic import interpolate
-from helpers.checks import check_attribute_vector, check_morph, check_slerp
+from helpers.checks import check_attribute_vector, check_glasses_side_effects, check_morph, check_slerp
 from helpers.batches import decode_codes, encode_means
 from exercise_support import assert_mistake, solutions_are_correct, stubs_are_not_attempted
 
 NOTEBOOK = "07_latent_arithmetic_morphing.ipynb"
-CHECKS = {"attribute_vector": check_attribute_vector, "morph": check_morph, "slerp": check_slerp}
-NAMESPACE = {"helpers": helpers, "encode_means": encode_means, "decode_codes": decode_codes}
+CHECKS = {"attribute_vector": check_attribute_vector, "glasses_side_effects": check_glasses_side_effects,
+          "morph": check_morph, "slerp": check_slerp}
+NAMESPACE = {"helpers": helpers, "metrics": metrics, "encode_means": encode_means, "decode_codes": decode_codes}
 
 test_notebook_solutions_are_correct = solutions_are_correct(NOTEBOOK, CHECKS, NAMESPACE)
 test_notebook_stubs_are_not_attempted = stubs_are_not_attempted(NOTEBOOK, CHECKS, NAMESPACE)
@@ -59,6 +61,77 @@ def test_attribute_vector_accepts_other_correct_forms() -> None:
     assert check_attribute_vector(
         lambda c, h: (h.float() @ c) / h.sum() - ((~h).float() @ c) / (~h).sum()).ok
     assert check_attribute_vector(helpers.arithmetic.attribute_vector).ok
+
+
+# --- glasses_side_effects ---------------------------------------------------------------------------------------------
+
+
+def _side_effects(model, regressor, images, has, alphas, *, vector=None, standardized=True, decode=True):
+    """glasses_side_effects, right (the defaults) or with one mistake: another vector, raw units, no decoding."""
+    codes = encode_means(model, images)
+    if vector is None:
+        vector = codes[has].mean(0) - codes[~has].mean(0)
+    vector = vector(codes, has) if callable(vector) else vector
+    edited = codes[:, None, :] + alphas[None, :, None] * vector  # faces × α × d
+    shown = decode_codes(model, edited.flatten(0, 1)) if decode else images.repeat_interleave(len(alphas), 0)
+    measured = regressor.predict(shown, standardized=standardized).unflatten(0, edited.shape[:2])
+    return metrics.slopes(alphas, measured).mean(0)
+
+
+def _pixel_edit(model, regressor, images, has, alphas):
+    direction = images[has].mean(0) - images[~has].mean(0)
+    measured = torch.stack([regressor.predict((images + a * direction).clamp(0, 1), standardized=True)
+                            for a in alphas], dim=1)
+    return metrics.slopes(alphas, measured).mean(0)
+
+
+def _pixel_edit_of_reconstructions(model, regressor, images, has, alphas):
+    return _pixel_edit(model, regressor, decode_codes(model, encode_means(model, images)), has, alphas)
+
+
+def _sampled_codes(model, regressor, images, has, alphas):
+    z_mean, z_log_var = model.encode(images)
+    codes = (z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)).detach()
+    edited = codes[:, None, :] + alphas[None, :, None] * (codes[has].mean(0) - codes[~has].mean(0))
+    measured = regressor.predict(decode_codes(model, edited.flatten(0, 1)), standardized=True)
+    return metrics.slopes(alphas, measured.unflatten(0, edited.shape[:2])).mean(0)
+
+
+def _brightened_in_place(model, regressor, images, has, alphas):
+    images[has] *= 0.9
+    return _side_effects(model, regressor, images, has, alphas)
+
+
+def _polyfit_loop(model, regressor, images, has, alphas):
+    codes = encode_means(model, images)
+    vector = codes[has].mean(0) - codes[~has].mean(0)
+    values = np.stack([regressor.predict(decode_codes(model, codes + a * vector), standardized=True).numpy()
+                       for a in alphas.tolist()], axis=1)  # faces × α × attributes
+    a = alphas.numpy()
+    return np.polyfit(a, values.mean(0), 1)[0]  # the slope of the mean is the mean of the slopes
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (lambda *args: _side_effects(*args, vector=lambda c, h: c[~h].mean(0) - c[h].mean(0)), "reversed_vector"),
+    (lambda *args: _side_effects(*args, standardized=False), "not_standardized"),
+    (lambda *args: _side_effects(*args, decode=False), "not_decoded"),
+    (lambda *args: _side_effects(*args, vector=lambda c, h: (c[h].mean(0) - c[~h].mean(0))
+                                 / (c[h].mean(0) - c[~h].mean(0)).norm()), "normalized_vector"),
+    (lambda *args: _side_effects(*args, vector=lambda c, h: c[h].mean(0) - c.mean(0)), "minus_overall_mean"),
+    (_pixel_edit, "pixel_space"),
+    (_pixel_edit_of_reconstructions, "pixel_space"),
+    (_sampled_codes, "sampled_codes"),
+    (_brightened_in_place, "modified_input"),
+    (lambda *args: _side_effects(*args, vector=lambda c, h: c[h].sum(0) - c[~h].sum(0)), "wrong_value"),
+    (lambda m, r, images, has, alphas: r.predict(images, standardized=True), "wrong_shape"),
+    (lambda *args: None, "returned_none"),
+])
+def test_glasses_side_effects_mistakes(answer: Callable[..., Any], mistake: str) -> None:
+    assert_mistake(check_glasses_side_effects, answer, mistake)
+
+
+def test_glasses_side_effects_accepts_a_loop_and_numpy() -> None:
+    assert check_glasses_side_effects(_polyfit_loop).ok
 
 
 # --- morph ------------------------------------------------------------------------------------------------------------

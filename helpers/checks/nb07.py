@@ -13,13 +13,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..arithmetic import interpolate
+from torch import nn
+
+from ..arithmetic import attribute_vector, edit_codes, interpolate
 from ..arithmetic import slerp as right_slerp
 from ..batches import decode_codes, encode_means
+from ..instruments import AttributeRegressor
+from ..metrics import measure_codes, slopes
 from ..models import ConvVAE
 from ._core import Candidates, Mistake, Verdict, as_numbers, diagnose, run_check, same
 
-__all__ = ["check_attribute_vector", "check_morph", "check_slerp"]
+__all__ = ["check_attribute_vector", "check_glasses_side_effects", "check_morph", "check_slerp"]
 
 _TOLERANCE = {"rtol": 1e-4, "atol": 1e-6}
 _diagnose = partial(diagnose, nan_hint="NaN comes from arccos of a number outside [−1, 1], or from 0/0.", **_TOLERANCE)
@@ -75,8 +79,8 @@ def check_attribute_vector(attribute_vector: Callable[..., Any]) -> Verdict:
     return run_check("attribute_vector", body)
 
 
-def _tiny_vae() -> ConvVAE:
-    """A small VAE with fixed random weights (8×8 grey images, 3-number codes): enough to check the arithmetic.
+def _tiny_vae(in_channels: int = 1) -> ConvVAE:
+    """A small VAE with fixed random weights (8×8 images, 3-number codes): enough to check the arithmetic.
 
     Its weights are drawn from N(0, 0.5²), larger than a fresh network's, so that codes lie far apart and the
     decoder is clearly non-linear between them (blending two decoded images then differs from decoding the blended
@@ -84,7 +88,7 @@ def _tiny_vae() -> ConvVAE:
     """
     with torch.random.fork_rng():
         torch.manual_seed(3)
-        model = ConvVAE(3, in_channels=1, image_size=8, channels=(4, 4), hidden=8)
+        model = ConvVAE(3, in_channels=in_channels, image_size=8, channels=(4, 4), hidden=8)
         with torch.no_grad():
             for parameter in model.parameters():
                 parameter.normal_(0.0, 0.5)
@@ -126,6 +130,90 @@ def check_morph(morph: Callable[..., Any]) -> Verdict:
                   "per α; decode all of them at once.", _image_differences(alphas))
 
     return run_check("morph", body)
+
+
+def _tiny_regressor() -> AttributeRegressor:
+    """An attribute regressor for 3×8×8 images with fixed random weights: a linear read-out of the nine attributes,
+    with nine different standard deviations (so that slopes in the attributes' own units differ from standardized
+    ones)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(4)
+        regressor = AttributeRegressor(torch.randn(9), torch.linspace(0.2, 3.0, 9))
+        regressor.net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 9))
+    return regressor.eval()
+
+
+def _glasses_slopes(model: ConvVAE, regressor: AttributeRegressor, codes: torch.Tensor, vector: torch.Tensor,
+                    alphas: torch.Tensor) -> torch.Tensor:
+    """The mean slope against α of every standardized attribute of the decoded codes + α·vector."""
+    return slopes(alphas, measure_codes(model, regressor, edit_codes(codes, vector, alphas))).mean(0)
+
+
+def _pixel_slopes(regressor: AttributeRegressor, images: torch.Tensor, direction: torch.Tensor,
+                  alphas: torch.Tensor, clamp: bool) -> torch.Tensor:
+    """The same for an edit in pixel space: images + α·direction (clamped to [0, 1] or not)."""
+    edited = images[:, None] + alphas[None, :, None, None, None] * direction
+    edited = edited.clamp(0, 1) if clamp else edited
+    measured = regressor.predict(edited.flatten(0, 1), standardized=True).unflatten(0, edited.shape[:2])
+    return slopes(alphas, measured).mean(0)
+
+
+def check_glasses_side_effects(glasses_side_effects: Callable[..., Any]) -> Verdict:
+    """Check ``glasses_side_effects(model, regressor, images, has_glasses, alphas)``: the mean slope against α of
+    every standardized attribute that the regressor reads off the decoded ``z + α·(glasses vector)``."""
+
+    def body() -> None:
+        model, regressor = _tiny_vae(in_channels=3), _tiny_regressor()
+        generator = torch.Generator().manual_seed(8)
+        images = torch.rand(24, 3, 8, 8, generator=generator)
+        has = torch.zeros(24, dtype=torch.bool)
+        has[[0, 3, 4, 9, 11, 15, 17, 20, 22]] = True  # 9 faces with glasses, 15 without
+        images[has, :, 2:4] = 0.05  # dark rims across the "eyes": the glasses
+        alphas = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0, 1.5])
+        given = images.clone()
+        result = as_numbers(glasses_side_effects(model, regressor, given, has.clone(), alphas.clone()),
+                            "glasses_side_effects")
+        if not torch.equal(given, images):
+            raise Mistake("modified_input", "your function changed the images it was given.",
+                          "Compute new tensors instead of changing `images` in place.")
+        again = as_numbers(glasses_side_effects(model, regressor, images.clone(), has.clone(), alphas.clone()),
+                           "glasses_side_effects")
+        if not same(again, result, rtol=1e-4, atol=1e-6):
+            raise Mistake("sampled_codes", "two calls with the same images gave different slopes: your codes are "
+                          "random samples.", "Use the means z_mean (`encode_means(model, images)`), not z = μ + σ·ε.")
+        codes = encode_means(model, images)
+        vector = attribute_vector(codes, has)
+        expected = _glasses_slopes(model, regressor, codes, vector, alphas)
+        decoded = decode_codes(model, codes)
+        to_codes = "Edit the codes, z + α·(glasses vector), and decode every edited code before you measure it."
+        candidates: Candidates = [
+            ("reversed_vector", _glasses_slopes(model, regressor, codes, -vector, alphas),
+             "your glasses vector points the wrong way: (mean code without) − (mean code with).",
+             "The vector points *towards* the attribute: mean code with glasses minus mean code without."),
+            ("not_standardized", expected * regressor.std, "your slopes are in the attributes' own units: an "
+             "attribute with a wide range looks as if it changed more.",
+             "Measure standardized attributes, `regressor.predict(images, standardized=True)`, so that a slope is "
+             "in standard deviations per unit of α and the nine can be compared."),
+            ("not_decoded", torch.zeros_like(expected), "every slope is 0: the images you measured do not change "
+             "with α.", to_codes),
+            ("normalized_vector", _glasses_slopes(model, regressor, codes, vector / vector.norm(), alphas),
+             "you scaled the glasses vector to length 1.", "Keep its length: α = 1 should move a code by the "
+             "typical difference between faces with and without glasses."),
+            ("minus_overall_mean", _glasses_slopes(model, regressor, codes, codes[has].mean(0) - codes.mean(0),
+                                                   alphas),
+             "your vector subtracts the mean of *all* codes, not the mean code of the faces without glasses.",
+             "glasses vector = `codes[has_glasses].mean(0) - codes[~has_glasses].mean(0)`."),
+        ] + [
+            ("pixel_space", _pixel_slopes(regressor, start, start[has].mean(0) - start[~has].mean(0), alphas, clamp),
+             "you edited the *pixels* (image + α·(mean image with glasses − mean image without)): that pastes a faint "
+             "average of glasses onto the image instead of letting the decoder draw them.", to_codes)
+            for start in (images, decoded) for clamp in (False, True)  # the originals or their reconstructions
+        ]
+        diagnose(result, expected, candidates, "24 faces, 9 of them with glasses",
+                 "Return one slope per attribute (9 numbers): the slope against α for every face, averaged over "
+                 "the faces (`metrics.slopes(alphas, values)` fits them along dimension 1).", **_TOLERANCE)
+
+    return run_check("glasses_side_effects", body)
 
 
 def check_slerp(slerp: Callable[..., Any]) -> Verdict:
