@@ -97,7 +97,11 @@ def watch_for_stalls(shell: Any) -> bool:
     if not os.environ.get(STALL_ENV):
         return False
     log = os.environ.get(STALL_LOG_ENV)
-    watch = _StallWatch(float(os.environ[STALL_ENV]), open(log, "a", encoding="utf-8") if log else sys.__stderr__)
+    try:
+        stream = open(log, "a", encoding="utf-8") if log else sys.__stderr__  # noqa: SIM115 - held for the session
+    except OSError:  # a log folder that is gone: the stacks go to stderr instead
+        stream = sys.__stderr__
+    watch = _StallWatch(float(os.environ[STALL_ENV]), stream)
     shell.events.register("pre_run_cell", watch.arm)
     shell.events.register("post_run_cell", watch.disarm)
     return True

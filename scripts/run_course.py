@@ -374,7 +374,19 @@ def select(folder: Path, only: str | None) -> tuple[list[Path], list[Path]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the selected notebooks and write the build folder; return the exit code."""
+    """Run the selected notebooks and write the build folder; return the exit code.
+
+    The settings for the kernels (mode, static widgets, stall watch) go into this process's environment, which the
+    kernels inherit; it is restored afterwards, so that a caller in the same process (a test) keeps its own."""
+    saved = dict(os.environ)
+    try:
+        return _run(argv)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fast", action="store_true", help="set COURSE_FAST=1 (small data, few epochs)")
     parser.add_argument("--only", metavar="PATTERN", help="run the notebooks whose name matches *PATTERN*")
