@@ -93,15 +93,18 @@ def test_the_report_names_the_cell_and_prints_what_the_kernel_wrote(tmp_path):
 
 
 def stalling_notebook(folder: Path) -> Path:
+    """A notebook whose second cell stalls; its first checks that the kernel's OpenMP threads do not spin-wait
+    (the cause of the slow runs: spinning threads on busy cores made two-thread training many times slower)."""
     folder.mkdir()
     path = folder / "01_stall.ipynb"
-    cells = [new_code_cell("import helpers\nhelpers.setup()"), new_code_cell("import time\ntime.sleep(8)  # stalls")]
+    setup = "import os\nassert os.environ.get('OMP_WAIT_POLICY') == 'PASSIVE'\nimport helpers\nhelpers.setup()"
+    cells = [new_code_cell(setup), new_code_cell("import time\ntime.sleep(8)  # stalls")]
     nbformat.write(new_notebook(cells=cells), path)
     return path
 
 
 def course_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSE_STALL", "PYTEST"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSE_STALL", "PYTEST", "OMP_WAIT"))}
     return env | {"PYTHONPATH": os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]), "COURSE_FAST": "1"} | extra
 
 
