@@ -417,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{result.status:<7} {result.seconds:6.1f} s", flush=True)
         if failure:
             break
+    os.environ.pop(STALL_LOG_ENV, None)  # a kernel started later in this process must not look for it
     shutil.rmtree(stall_logs, ignore_errors=True)
 
     timings["notebooks"] = dict(sorted(timings["notebooks"].items()))
