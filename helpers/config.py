@@ -96,15 +96,18 @@ def watch_for_stalls(shell: Any) -> bool:
             shell.events.unregister(event, hook)
     if not os.environ.get(STALL_ENV):
         return False
-    log = os.environ.get(STALL_LOG_ENV)
-    try:
-        stream = open(log, "a", encoding="utf-8") if log else sys.__stderr__  # noqa: SIM115 - held for the session
-    except OSError:  # a log folder that is gone: the stacks go to stderr instead
-        stream = sys.__stderr__
-    watch = _StallWatch(float(os.environ[STALL_ENV]), stream)
+    watch = _StallWatch(float(os.environ[STALL_ENV]), _stall_stream(os.environ.get(STALL_LOG_ENV)))
     shell.events.register("pre_run_cell", watch.arm)
     shell.events.register("post_run_cell", watch.disarm)
     return True
+
+
+def _stall_stream(log: str | None) -> TextIO:
+    """The ``COURSE_STALL_LOG`` file opened for appending, or stderr when there is none or it cannot be opened."""
+    if log:
+        with contextlib.suppress(OSError):
+            return open(log, "a", encoding="utf-8")  # noqa: SIM115 - faulthandler writes to it while armed
+    return sys.__stderr__
 
 
 class StallReport:

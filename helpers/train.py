@@ -121,7 +121,7 @@ def _check_settings(epochs: int, batch_size: int, lr: float) -> None:
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a number > 0 (the course uses 1e-3 to 3e-3), got {lr!r}")
+        raise ValueError(f"lr must be a number > 0 (the course's recipes use 1e-3 to 1e-2), got {lr!r}")
 
 
 def _check_images(model: nn.Module, images: Tensor, name: str, bce: bool) -> None:

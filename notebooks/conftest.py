@@ -4,6 +4,9 @@ Set at import, before nbval starts any kernel, so that the kernels inherit them 
 ``pytest --nbval-lax --nbval-current-env notebooks/`` runs in fast mode without `make`. A cell still running after
 ``COURSE_STALL_S`` seconds (600 unless set) is named, with every thread's stack its kernel wrote
 (``helpers.config.watch_for_stalls``; nbval itself shows a cell's output only once the cell ends).
+``OMP_WAIT_POLICY=PASSIVE``: torch's OpenMP threads sleep instead of spinning while they wait, which on cores that
+other programs keep busy made training many times slower (README, troubleshooting). pytest loads this file
+before any test imports torch, so with ``pytest tests notebooks`` it holds for the tests' own process too.
 """
 
 import os
@@ -14,6 +17,7 @@ import pytest
 
 os.environ.setdefault("COURSE_FAST", "1")
 os.environ.setdefault("COURSE_STATIC", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("COURSE_STALL_S", "600")
 os.environ.setdefault("COURSE_STALL_LOG", str(Path(tempfile.mkdtemp(prefix="course-stalls-")) / "stacks.log"))
 

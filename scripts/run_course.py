@@ -14,6 +14,8 @@ Each notebook runs in a fresh kernel of the current environment, with its own fo
 (entries of earlier runs are kept, so ``--only`` updates one notebook's line). A failing notebook stops the run:
 the exit code is 1 and the message names the notebook, the cell and the error. A cell still running after
 ``--stall`` seconds (``COURSE_STALL_S``, default 600) is named on stderr with every thread of its kernel's stack.
+The kernels get ``OMP_WAIT_POLICY=PASSIVE`` unless it is set: spinning OpenMP threads on busy cores made training
+many times slower (README, troubleshooting).
 
 The pages load nothing from the internet: MathJax is copied into ``build/mathjax/``, progress bars are written as
 the text of their last state, no require.js or widget renderer is linked, and the Colab badge is drawn from a
@@ -413,6 +415,7 @@ def _run(argv: list[str] | None) -> int:
     failure = ""
     stall_logs = Path(tempfile.mkdtemp(prefix="course-stalls-"))
     os.environ[STALL_ENV] = f"{args.stall:g}"  # the kernels inherit both; helpers.setup() arms the watch
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # torch's threads sleep, not spin, on busy cores (README)
     for path in selected:
         print(f"{path.stem:<32} ", end="", flush=True)
         stall_log = stall_logs / f"{path.stem}.log"
@@ -426,6 +429,7 @@ def _run(argv: list[str] | None) -> int:
         print(f"{result.status:<7} {result.seconds:6.1f} s", flush=True)
         if failure:
             break
+    os.environ.pop(STALL_LOG_ENV, None)  # a kernel started later in this process must not look for it
     shutil.rmtree(stall_logs, ignore_errors=True)
 
     timings["notebooks"] = dict(sorted(timings["notebooks"].items()))

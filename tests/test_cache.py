@@ -124,6 +124,15 @@ def test_the_key_covers_the_model_code_and_its_submodules():
     assert key(defined(relu, "Model")())["model_code"] != original["model_code"]
 
 
+def test_code_without_source_counts_by_its_bytecode():
+    digests = []
+    for body in ("x + 1", "x + 2", "x + 1"):
+        namespace = {}
+        exec(f"def f(x):\n    return {body}", namespace)  # exec keeps no source
+        digests.append(train.code_digest([namespace["f"]]))
+    assert digests[0] == digests[2] != digests[1]
+
+
 def test_the_key_follows_the_helpers_a_loss_calls(tmp_path, monkeypatch):
     """A loss written in a file calls a helper of its module: editing the helper changes the key too."""
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -3,6 +3,7 @@ runner and the notebook tests name the cell and print those stacks."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import subprocess
@@ -78,6 +79,32 @@ def test_the_watch_is_off_without_the_variable_and_never_doubled(monkeypatch):
     assert shell.events.callbacks["pre_run_cell"] == shell.events.callbacks["post_run_cell"] == []
 
 
+def test_a_stall_log_that_cannot_be_opened_falls_back_to_stderr(tmp_path, monkeypatch):
+    """setup() must never fail a notebook because of the stall log."""
+    monkeypatch.setenv(config.STALL_ENV, "5")
+    monkeypatch.setenv(config.STALL_LOG_ENV, str(tmp_path / "removed" / "stacks.log"))
+    shell = Shell()
+    assert config.watch_for_stalls(shell)
+    (hook,) = shell.events.callbacks["pre_run_cell"]
+    assert hook.__self__.stream is sys.__stderr__
+
+
+def test_the_runner_run_in_process_leaves_no_stall_log_behind_in_the_environment(tmp_path, monkeypatch):
+    """The runner removes its stall logs when it ends; a later kernel of the same process must not look for them."""
+    spec = importlib.util.spec_from_file_location("run_course_for_stalls", REPO / "scripts" / "run_course.py")
+    run_course = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, run_course)  # dataclasses look their module up there
+    spec.loader.exec_module(run_course)
+    for name in (config.STALL_ENV, config.STALL_LOG_ENV, "OMP_WAIT_POLICY", "COURSE_STATIC"):
+        monkeypatch.setenv(name, "recorded")  # the runner sets them: each is restored after the test
+        monkeypatch.delenv(name)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nbformat.write(new_notebook(cells=[new_code_cell("1")]), notebooks / "01_one.ipynb")
+    assert run_course.main(["--notebooks", str(notebooks), "--build", str(tmp_path / "build")]) == 0
+    assert config.STALL_LOG_ENV not in os.environ
+
+
 def test_the_report_names_the_cell_and_prints_what_the_kernel_wrote(tmp_path):
     log = tmp_path / "stacks.log"
     out = io.StringIO()
@@ -93,15 +120,18 @@ def test_the_report_names_the_cell_and_prints_what_the_kernel_wrote(tmp_path):
 
 
 def stalling_notebook(folder: Path) -> Path:
+    """A notebook whose second cell stalls; its first checks that the kernel's OpenMP threads do not spin-wait
+    (the cause of the slow runs: spinning threads on busy cores made two-thread training many times slower)."""
     folder.mkdir()
     path = folder / "01_stall.ipynb"
-    cells = [new_code_cell("import helpers\nhelpers.setup()"), new_code_cell("import time\ntime.sleep(8)  # stalls")]
+    setup = "import os\nassert os.environ.get('OMP_WAIT_POLICY') == 'PASSIVE'\nimport helpers\nhelpers.setup()"
+    cells = [new_code_cell(setup), new_code_cell("import time\ntime.sleep(8)  # stalls")]
     nbformat.write(new_notebook(cells=cells), path)
     return path
 
 
 def course_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSE_STALL", "PYTEST"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSE_STALL", "PYTEST", "OMP_WAIT"))}
     return env | {"PYTHONPATH": os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]), "COURSE_FAST": "1"} | extra
 
 
