@@ -3,6 +3,7 @@
     python scripts/run_course.py                 # all notebooks, full mode (what `make run` does)
     python scripts/run_course.py --fast          # COURSE_FAST=1: small data, few epochs
     python scripts/run_course.py --only 03       # the notebooks whose name contains "03" (glob patterns work)
+    python scripts/run_course.py --jobs 1        # one notebook at a time (default: as many as cores, up to 4)
 
 Each notebook runs in a fresh kernel of the current environment, with its own folder as working directory and
 ``COURSE_STATIC=1`` (widgets draw static figures). For each notebook the build folder gets the executed
@@ -11,8 +12,11 @@ Each notebook runs in a fresh kernel of the current environment, with its own fo
     {"machine": {...}, "notebooks": {"01_latent_space": {"title", "summary", "status", "seconds", "mode",
      "finished", "slowest_cells": [{"index", "seconds", "first_line"}]}, ...}}
 
-(entries of earlier runs are kept, so ``--only`` updates one notebook's line). A failing notebook stops the run:
-the exit code is 1 and the message names the notebook, the cell and the error. A cell still running after
+(entries of earlier runs are kept, so ``--only`` updates one notebook's line). Notebooks run ``--jobs`` at a time,
+each kernel on one thread (``OMP_NUM_THREADS=1`` unless it is set): on a CPU, small models gain little from a second
+thread, and two notebooks side by side use both cores fully; a notebook that needs a model another one is training
+waits for it and loads it from the checkpoint cache (``helpers.train.fit_cached``). A failing notebook stops the run
+(no new one starts): the exit code is 1 and the message names the notebook, the cell and the error. A cell still running after
 ``--stall`` seconds (``COURSE_STALL_S``, default 600) is named on stderr with every thread of its kernel's stack.
 The kernels get ``OMP_WAIT_POLICY=PASSIVE`` unless it is set: spinning OpenMP threads on busy cores made training
 many times slower (README, troubleshooting).
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import concurrent.futures
 import html
 import json
 import os
@@ -136,11 +141,12 @@ def describe_failure(cell: nbformat.NotebookNode, index: int, error: Exception) 
     return f"{label} failed with {reason}\n{source}"
 
 
-def run_notebook(path: Path, build: Path, timeout: int, mode: str, stalls: StallReport | None = None) -> Result:
+def run_notebook(path: Path, build: Path, timeout: int, mode: str, stalls: StallReport | None = None,
+                 env: dict[str, str] | None = None) -> Result:
     """Execute ``path`` in a fresh kernel; write the executed notebook and its HTML to ``build``.
 
     Raises ``NotebookFailed`` (after writing what ran) when a cell fails or times out. ``stalls`` names a cell
-    that runs past its limit.
+    that runs past its limit; ``env`` is the kernel's environment (default: this process's).
     """
     nb = nbformat.read(path, as_version=4)
     title, summary = outline(nb, path.stem)
@@ -169,7 +175,7 @@ def run_notebook(path: Path, build: Path, timeout: int, mode: str, stalls: Stall
     start = time.perf_counter()
     failure = ""
     try:
-        client.execute()
+        client.execute(**({"env": env} if env is not None else {}))
     except Exception as error:  # noqa: BLE001 - any failure (error, timeout, dead kernel) stops the run
         if stalls:
             stalls.stop()
@@ -347,14 +353,15 @@ footer {{ color: #666; font-size: 0.85rem; margin-top: 2rem; }}
 """
 
 
-def print_summary(results: list[Result]) -> None:
-    """A table of this run: status, seconds and slowest cell per notebook."""
+def print_summary(results: list[Result], wall: float, jobs: int) -> None:
+    """A table of this run: status, seconds and slowest cell per notebook, then the run's wall-clock time."""
     print(f"\n{'notebook':<32} {'status':<7} {'seconds':>8}  slowest cell")
     for result in results:
         slow = result.slowest_cells[0] if result.slowest_cells else None
         slow_text = f"{slow['seconds']:6.1f} s  [{slow['index']}] {slow['first_line'][:40]}" if slow else ""
         print(f"{result.name:<32} {result.status:<7} {result.seconds:8.1f}  {slow_text}")
-    print(f"{'total':<32} {'':<7} {sum(r.seconds for r in results):8.1f}")
+    print(f"{'total':<32} {'':<7} {sum(r.seconds for r in results):8.1f}  (the notebooks' own times)")
+    print(f"{'wall clock':<32} {'':<7} {wall:8.1f}  ({jobs} at a time)")
 
 
 def course_mode(fast: bool) -> str:
@@ -395,6 +402,8 @@ def _run(argv: list[str] | None) -> int:
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a single cell may take (default 1800)")
     parser.add_argument("--stall", type=float, default=float(os.environ.get(STALL_ENV, 600)),
                         help=f"seconds after which a running cell is named with its kernel's stacks ({STALL_ENV}, 600)")
+    parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                        help="notebooks that run at the same time (default: the cores, up to 4)")
     parser.add_argument("--notebooks", type=Path, default=REPO_DIR / "notebooks", help="folder of the notebooks")
     parser.add_argument("--build", type=Path, default=REPO_DIR / "build", help="output folder")
     args = parser.parse_args(argv)
@@ -412,39 +421,59 @@ def _run(argv: list[str] | None) -> int:
     print(f"running {len(selected)} notebook(s) in {mode} mode, output in {args.build}")
 
     results: list[Result] = []
-    failure = ""
+    failure, failed = "", None
     stall_logs = Path(tempfile.mkdtemp(prefix="course-stalls-"))
     os.environ[STALL_ENV] = f"{args.stall:g}"  # the kernels inherit both; helpers.setup() arms the watch
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # torch's threads sleep, not spin, on busy cores (README)
-    for path in selected:
-        print(f"{path.stem:<32} ", end="", flush=True)
-        stall_log = stall_logs / f"{path.stem}.log"
-        os.environ[STALL_LOG_ENV] = str(stall_log)
-        try:
-            result = run_notebook(path, args.build, args.timeout, mode, StallReport(args.stall, stall_log))
-        except NotebookFailed as error:
-            result, failure = error.result, str(error)
-        results.append(result)
-        timings["notebooks"][result.name] = asdict(result)
-        print(f"{result.status:<7} {result.seconds:6.1f} s", flush=True)
-        if failure:
-            break
-    os.environ.pop(STALL_LOG_ENV, None)  # a kernel started later in this process must not look for it
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    start = time.perf_counter()
+    jobs = max(1, min(args.jobs, len(selected)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:  # each thread waits on its own kernel
+        pending = list(selected)
+        running: dict[concurrent.futures.Future, Path] = {}
+        while pending or running:
+            while pending and len(running) < jobs and not failure:
+                path = pending.pop(0)
+                running[pool.submit(run_one, path, args.build, args.timeout, mode, args.stall, stall_logs)] = path
+            if not running:
+                break
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                running.pop(future)
+                result, error = future.result()
+                results.append(result)
+                timings["notebooks"][result.name] = asdict(result)
+                print(f"{result.name:<32} {result.status:<7} {result.seconds:6.1f} s", flush=True)
+                if error and not failure:
+                    failure, failed = error, result
+    wall = time.perf_counter() - start
     shutil.rmtree(stall_logs, ignore_errors=True)
+    results.sort(key=lambda r: r.name)
 
     timings["notebooks"] = dict(sorted(timings["notebooks"].items()))
     timings_path.write_text(json.dumps(timings, indent=1) + "\n", encoding="utf-8")
     entries = [timings["notebooks"].get(path.stem) or not_run_entry(path) for path in existing]
     (args.build / "index.html").write_text(index_html(entries, timings["machine"], mathjax_url(args.build)), encoding="utf-8")
-    print_summary(results)
+    print_summary(results, wall, jobs)
     print(f"\nopen {args.build / 'index.html'}")
     if failure:
         print(
-            f"\nFAILED {failure}\nthe outputs up to the failure are in {args.build / (result.name + '.html')}",
+            f"\nFAILED {failure}\nthe outputs up to the failure are in {args.build / (failed.name + '.html')}",
             file=sys.stderr,
         )
         return 1
     return 0
+
+
+def run_one(path: Path, build: Path, timeout: int, mode: str, stall: float, stall_logs: Path) -> tuple[Result, str]:
+    """Run one notebook: ``(result, failure)``, the failure empty when it ran through. Its kernel writes the stacks
+    of a stalled cell to a log of its own."""
+    stall_log = stall_logs / f"{path.stem}.log"
+    env = dict(os.environ, **{STALL_LOG_ENV: str(stall_log)})
+    try:
+        return run_notebook(path, build, timeout, mode, StallReport(stall, stall_log), env), ""
+    except NotebookFailed as error:
+        return error.result, str(error)
 
 
 if __name__ == "__main__":
