@@ -116,6 +116,60 @@ def test_environment_yml_matches_pyproject() -> None:
     assert pip == ["-e ."], "environment.yml should pip-install only the course itself"
 
 
+def imported_modules(paths: list[Path]) -> set[str]:
+    """The top-level names of the absolute imports in these notebooks' code cells and Python files."""
+    import ast
+
+    found: set[str] = set()
+    for path in paths:
+        if path.suffix == ".ipynb":
+            cells = nbformat.read(path, as_version=4).cells
+            source = "\n".join(cell.source for cell in cells if cell.cell_type == "code")
+            source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        else:
+            source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def installed_closure(requirements: list[str]) -> set[str]:
+    """These distributions (names canonical) and everything they require, as installed here."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    todo = [Requirement(line) for line in requirements]
+    seen: set[str] = set()
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if name in seen or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
+            continue
+        seen.add(name)
+        try:
+            todo += [Requirement(line) for line in requires(name) or []]
+        except PackageNotFoundError:
+            pass
+    return seen
+
+
+def test_notebooks_and_helpers_import_only_what_the_course_installs() -> None:
+    """What Colab and a plain ``pip install`` get is the core dependency list (and what it pulls in): a module that a
+    notebook or the helpers import must come from there, not from a package that happens to be installed here."""
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    available = installed_closure(project["dependencies"])
+    distributions = packages_distributions()
+    modules = imported_modules(COURSE_NOTEBOOKS + sorted((REPO / "helpers").rglob("*.py")))
+    third_party = sorted(modules - set(sys.stdlib_module_names) - {"helpers", "__future__"})
+    missing = [module for module in third_party
+               if not {canonicalize_name(d) for d in distributions.get(module, [module])} & available]
+    assert not missing, f"imported but not among pyproject's core dependencies (or theirs): {missing}"
+
+
 # --- notebooks ------------------------------------------------------------------------------------------------------
 
 
