@@ -12,6 +12,9 @@ TORCH_SPEC ?=
 RUN_ARGS ?=
 # Arguments for pytest, e.g. make test PYTEST_ARGS="-x -k project".
 PYTEST_ARGS ?=
+# pytest workers for make test (pytest-xdist), each on one thread and given whole files (a notebook's cells stay in
+# order in one kernel): "auto" is one per core; TEST_JOBS=0 runs everything in one process.
+TEST_JOBS ?= auto
 # Arguments for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8899" (add --allow-root in a container).
 LAB_ARGS ?=
 
@@ -50,7 +53,8 @@ slides: $(STAMP)
 
 # pytest's exit code 5 means "no tests collected" (e.g. PYTEST_ARGS deselected everything): not a failure.
 test: $(STAMP)
-	COURSE_FAST=1 COURSE_STATIC=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env tests notebooks $(PYTEST_ARGS) \
+	COURSE_FAST=1 COURSE_STATIC=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
+		-n $(TEST_JOBS) --dist loadfile tests notebooks $(PYTEST_ARGS) \
 		|| { status=$$?; if [ $$status -eq 5 ]; then echo "make test: no tests collected"; else exit $$status; fi; }
 
 lab: $(STAMP)

@@ -306,7 +306,8 @@ def test_run_course_builds_pages_and_stops_at_failing_cell(
     for name, content in cells.items():
         nbformat.write(new_notebook(cells=content), notebooks / f"{name}.ipynb")
 
-    status = run_course.main(["--notebooks", str(notebooks), "--build", str(build), "--timeout", "60"])
+    # one at a time: with two, 03 could start while 02 runs (a failure stops only the notebooks not yet started)
+    status = run_course.main(["--notebooks", str(notebooks), "--build", str(build), "--timeout", "60", "--jobs", "1"])
 
     out, err = capsys.readouterr()
     assert status == 1
@@ -319,6 +320,26 @@ def test_run_course_builds_pages_and_stops_at_failing_cell(
     index = (build / "index.html").read_text()
     assert "href='01_good.html'" in index and "It works." in index and "not run" in index
     assert (build / "02_bad.html").exists() and not (build / "03_later.html").exists()
+
+
+def test_run_course_runs_notebooks_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With --jobs 2 both notebooks run at once: each waits until the other has started."""
+    pytest.importorskip("nbclient")
+    run_course = load_script("run_course")
+    notebooks, build = tmp_path / "notebooks", tmp_path / "build"
+    notebooks.mkdir()
+    for name, other in (("01_a", "02_b"), ("02_b", "01_a")):
+        wait = (f"import time, pathlib\nflags = pathlib.Path({str(tmp_path)!r})\n(flags / '{name}').touch()\n"
+                f"deadline = time.time() + 20\nwhile not (flags / '{other}').exists() and time.time() < deadline:\n"
+                f"    time.sleep(0.05)\nassert (flags / '{other}').exists(), 'the other notebook never started'")
+        nbformat.write(new_notebook(cells=[new_markdown_cell(f"# {name}"), new_code_cell(wait)]),
+                       notebooks / f"{name}.ipynb")
+
+    status = run_course.main(["--notebooks", str(notebooks), "--build", str(build), "--timeout", "60", "--jobs", "2"])
+
+    out, _ = capsys.readouterr()
+    assert status == 0, out
+    assert "(2 at a time)" in out
 
 
 # --- the code a student reads (issue: the course shows what it teaches) ---------------------------------------------
