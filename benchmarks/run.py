@@ -58,6 +58,7 @@ from helpers.data import DataError, load_fashion_mnist  # noqa: E402
 from helpers.losses import model_loss  # noqa: E402
 from helpers.models import ConvVAE  # noqa: E402
 from helpers.train import evaluate, fit  # noqa: E402
+from helpers.zoo import LEARNING_RATE  # noqa: E402
 from references import BookConvVAE, MLPVAE, PILImages, reference_loss, train_reference  # noqa: E402
 
 README = BENCH_DIR / "README.md"
@@ -74,9 +75,10 @@ COURSE_TARGETS_RE = {"full": 4.0, "fast": 1.0, "test": 3.0}
 """Reference epochs the whole course may take in full and in fast mode, and README's test command."""
 CELL_TARGET_RE = 1.0
 """Reference epochs a single cell may take in full mode."""
-TEST_COMMAND = ["-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q", "-p", "no:cacheprovider", "tests",
-                "notebooks"]
-"""README's test command (``make test``) after ``python``."""
+TEST_COMMAND = ["-m", "pytest", "--nbval-lax", "--nbval-current-env", "-n", "auto", "--dist", "loadfile", "-q", "-p",
+                "no:cacheprovider", "tests", "notebooks"]
+"""README's test command (``make test``) after ``python``, with the Makefile's environment (``TEST_ENVIRONMENT``)."""
+TEST_ENVIRONMENT = {"COURSE_FAST": "1", "COURSE_STATIC": "1", "OMP_NUM_THREADS": "1"}
 MARKERS = {
     "results": ("<!-- bench:results:start -->", "<!-- bench:results:end -->"),
     "course": ("<!-- bench:course:start -->", "<!-- bench:course:end -->"),
@@ -92,6 +94,7 @@ class Run:
     way: str  # "reference" (DataLoader) or "fit"
     lr: float
     target: str  # the run whose final test loss this one should reach
+    schedule: str = "constant"  # fit's learning-rate schedule ("one-cycle": the course's recipe, helpers.zoo.recipe)
 
 
 RUNS: dict[str, Run] = {
@@ -100,10 +103,10 @@ RUNS: dict[str, Run] = {
     "mlp-fit": Run("the same MLP VAE, helpers.train.fit", MLPVAE, "fit", 1e-3, "mlp-reference"),
     "conv-reference": Run("book-style conv VAE 32/64/128, latent 2, DataLoader + ToTensor",
                           lambda: BookConvVAE(2), "reference", 1e-3, "conv-reference"),
-    "conv-course-z2": Run("helpers.models.ConvVAE(2), fit, lr 3e-3", lambda: ConvVAE(2), "fit", 3e-3,
-                          "conv-reference"),
-    "conv-course-z16": Run("helpers.models.ConvVAE(16), fit, lr 3e-3", lambda: ConvVAE(16), "fit", 3e-3,
-                           "conv-reference"),
+    "conv-course-z2": Run("helpers.models.ConvVAE(2), fit, one-cycle lr 1e-2", lambda: ConvVAE(2), "fit",
+                          LEARNING_RATE, "conv-reference", "one-cycle"),
+    "conv-course-z16": Run("helpers.models.ConvVAE(16), fit, one-cycle lr 1e-2", lambda: ConvVAE(16), "fit",
+                           LEARNING_RATE, "conv-reference", "one-cycle"),
 }
 
 
@@ -166,7 +169,8 @@ def train_one(name: str, data: tuple[Tensor, Tensor, Tensor, Tensor], epochs: in
         eval_seconds = None
     else:
         cpu_start = time.process_time()
-        history = fit(model, x_train, x_test, epochs=epochs, batch_size=BATCH_SIZE, lr=spec.lr, seed=seed, desc=name)
+        history = fit(model, x_train, x_test, epochs=epochs, batch_size=BATCH_SIZE, lr=spec.lr, seed=seed,
+                      schedule=spec.schedule, desc=name)
         fit_cpu = time.process_time() - cpu_start
         # fit's seconds include one test evaluation per epoch: time one more and subtract it.
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -310,7 +314,7 @@ def run_course(mode: str, build: Path, data_dir: Path) -> dict[str, Any]:
 
 def run_tests(data_dir: Path) -> dict[str, Any]:
     """README's test command (``make test``) with an empty checkpoint cache: wall seconds and exit status."""
-    environment = dict(os.environ, COURSE_DATA_DIR=str(data_dir), COURSE_FAST="1", COURSE_STATIC="1")
+    environment = dict(os.environ, COURSE_DATA_DIR=str(data_dir), **TEST_ENVIRONMENT)
     start = time.perf_counter()
     status = subprocess.run([sys.executable, *TEST_COMMAND], cwd=REPO_DIR, env=environment).returncode
     return {"seconds": time.perf_counter() - start, "status": status}

@@ -166,3 +166,18 @@ def test_allocator_setting_applies_on_glibc_unless_glibc_tunables_set_malloc(mon
     assert keep_freed_memory() is False
     monkeypatch.delenv("GLIBC_TUNABLES")
     assert keep_freed_memory() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+
+
+def test_the_timed_test_command_is_the_makefiles():
+    """make bench times what `make test` runs: the same pytest arguments and the same environment."""
+    import re
+    import shlex
+
+    makefile = (BENCH_DIR.parent / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^test: [^\n]*\n\t(.+?)\n\t\t\|\|", makefile, re.MULTILINE | re.DOTALL).group(1)
+    command = recipe.replace("\\\n", " ").rstrip(" \\").replace("$(TEST_JOBS)", "auto").replace("$(PYTEST_ARGS)", "")
+    words = shlex.split(command)
+    settings = dict(word.split("=", 1) for word in words[: words.index("$(BIN)/python")])
+    arguments = words[words.index("pytest") + 1:]
+    assert settings == run.TEST_ENVIRONMENT
+    assert [a for a in run.TEST_COMMAND[2:] if a not in ("-q", "-p", "no:cacheprovider")] == arguments
