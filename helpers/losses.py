@@ -47,6 +47,12 @@ def kl_divergence(z_mean: Tensor, z_log_var: Tensor) -> Tensor:
     return -0.5 * torch.sum(1 + z_log_var - z_mean.pow(2) - z_log_var.exp(), dim=1)
 
 
+def gaussian_kl(mean1: Tensor, log_var1: Tensor, mean2: Tensor, log_var2: Tensor) -> Tensor:
+    """KL(N(μ₁, σ₁²) ‖ N(μ₂, σ₂²)) of two diagonal Gaussians, summed over the last dimension:
+    ½ Σ (log σ₂² − log σ₁² + (σ₁² + (μ₁ − μ₂)²)/σ₂² − 1). With μ₂ = 0, σ₂ = 1 it is :func:`kl_divergence`."""
+    return 0.5 * torch.sum(log_var2 - log_var1 + (log_var1.exp() + (mean1 - mean2) ** 2) / log_var2.exp() - 1, dim=-1)
+
+
 def vae_loss(
     x: Tensor, x_hat: Tensor, z_mean: Tensor, z_log_var: Tensor, beta: float = 1.0, recon: str = "bce"
 ) -> dict[str, Tensor]:

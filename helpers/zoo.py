@@ -4,7 +4,7 @@ Notebook 02 trains the 2-D autoencoder with :func:`recipe`'s settings; notebook 
 and loads it in a second. A notebook run on its own, or out of order, simply trains what it needs.
 
 - MNIST: :func:`mnist` (the data), :func:`recipe` (the training settings), :func:`mnist_model` (autoencoders and
-  VAEs), :func:`judge` (the classifier that judges decoded digits).
+  VAEs), :func:`judge` (the classifier that judges decoded digits), :func:`conditional_vae` (notebook 09).
 - Faces (notebooks 07 and 08): :func:`faces_recipe` (the training settings), :func:`faces_vae` and
   :func:`attribute_regressor`.
 """
@@ -21,7 +21,7 @@ from .data import load_mnist
 from .faces import faces_data
 from .instruments import AttributeRegressor, attribute_loss, classification_loss, judge_network
 from .losses import gaussian_beta
-from .models import ConvAutoencoder, ConvVAE
+from .models import ConditionalVAE, ConvAutoencoder, ConvVAE, conditional_vae_loss
 from .train import History, fit_cached
 
 Model = Union[ConvAutoencoder, ConvVAE]
@@ -84,6 +84,16 @@ def mnist_model(
     model = (ConvAutoencoder if kind == "ae" else ConvVAE)(latent_dim, activation=activation)
     history = fit_cached(model, x_train, x_test, name=model_name(kind, latent_dim, recon, beta, activation),
                          recon=recon, beta=beta, seed=seed, progress=progress, **recipe(len(x_train)))
+    return model, history
+
+
+def conditional_vae(latent_dim: int = 2, *, progress: bool = True) -> tuple[ConditionalVAE, History]:
+    """The conditional VAE of notebook 09, trained on :func:`mnist`'s digits *and labels* with :func:`recipe` and
+    :func:`helpers.models.conditional_vae_loss`. From the checkpoint cache when it is there."""
+    x_train, y_train, x_test, y_test = mnist()
+    model = ConditionalVAE(latent_dim)
+    history = fit_cached(model, (x_train, y_train), (x_test, y_test), name=f"mnist-cvae-z{latent_dim}",
+                         loss_fn=conditional_vae_loss, progress=progress, **recipe(len(x_train)))
     return model, history
 
 

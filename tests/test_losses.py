@@ -7,7 +7,7 @@ import torch
 from torch.distributions import Normal, kl_divergence as torch_kl
 
 from helpers import losses
-from helpers.losses import kl_divergence, model_loss, reconstruction_loss, vae_loss
+from helpers.losses import gaussian_kl, kl_divergence, model_loss, reconstruction_loss, vae_loss
 from helpers.models import ConvAutoencoder, ConvVAE
 
 
@@ -63,3 +63,11 @@ def test_gaussian_beta_turns_summed_squared_error_into_the_gaussian_likelihood()
     sse = ((x - x_hat) ** 2).flatten(1).sum(1)
     constant = x[0].numel() / 2 * math.log(2 * math.pi * sigma**2)
     assert torch.allclose(2 * sigma**2 * (nll + kl - constant), sse + losses.gaussian_beta(sigma) * kl)
+
+
+def test_gaussian_kl_matches_torch_distributions_and_reduces_to_the_kl_to_the_standard_normal():
+    mu1, mu2, lv1, lv2 = torch.randn(4, 50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    expected = torch_kl(Normal(mu1, (0.5 * lv1).exp()), Normal(mu2, (0.5 * lv2).exp())).sum(-1)
+    assert torch.allclose(gaussian_kl(mu1, lv1, mu2, lv2), expected, rtol=1e-10)
+    assert torch.allclose(gaussian_kl(mu1, lv1, 0 * mu1, 0 * lv1), kl_divergence(mu1, lv1), rtol=1e-10)
+    assert torch.equal(gaussian_kl(mu1, lv1, mu1, lv1), torch.zeros(50, dtype=torch.float64))

@@ -1,4 +1,4 @@
-"""Shapes, layer names, errors and sampling of the course's models (the classes notebooks 02 and 05 write out),
+"""Shapes, layer names, errors and sampling of the course's models (the classes notebooks 02, 05 and 09 write out),
 and the batched helpers that run them over many images."""
 
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from helpers import batches
 from helpers.batches import decode_codes, encode_means, in_batches
-from helpers.models import ConvAutoencoder, ConvVAE, Decoder, Encoder
+from helpers.models import ConditionalVAE, ConvAutoencoder, ConvVAE, Decoder, Denoiser, Encoder, conditional_vae_loss
 
 
 @pytest.mark.parametrize("model_class", [ConvAutoencoder, ConvVAE])
@@ -86,3 +86,27 @@ def test_batched_helpers_match_direct_calls_and_keep_gradients_off():
     with pytest.raises(ValueError, match="at least one row"):
         in_batches(lambda b: b, torch.zeros(0, 2))
     assert batches.model_device(torch.nn.ReLU()) == torch.device("cpu")
+
+
+def test_the_conditional_vae_sees_the_label_in_its_heads_and_its_decoder():
+    model = ConditionalVAE(2)
+    assert model.config == ConvVAE(2).config | {"n_classes": 10}
+    x, labels = torch.rand(4, 1, 28, 28), torch.tensor([0, 3, 7, 9])
+    x_hat, z_mean, z_log_var = model(x, labels)
+    assert x_hat.shape == x.shape and z_mean.shape == z_log_var.shape == (4, 2)
+    assert model.to_mean.in_features == 128 + 10 and model.decoder.latent_dim == 2 + 10
+    with torch.no_grad():
+        z = torch.zeros(2, 2)
+        assert not torch.allclose(model.decode(z, torch.tensor([1, 1])), model.decode(z, torch.tensor([1, 8])))
+        assert not torch.allclose(model.encode(x[:1], labels[:1])[0], model.encode(x[:1], labels[1:2])[0])
+    parts = conditional_vae_loss(model, (x, labels))
+    assert set(parts) == {"total", "recon", "kl"} and torch.isclose(parts["total"], parts["recon"] + parts["kl"])
+
+
+def test_the_denoiser_predicts_one_noise_per_code_and_depends_on_the_step():
+    model = Denoiser(latent_dim=16, steps=200)
+    z = torch.randn(3, 16)
+    with torch.no_grad():
+        early, late = model(z, torch.full((3,), 1)), model(z, torch.full((3,), 200))
+    assert early.shape == z.shape and not torch.allclose(early, late)
+    assert model.config == {"latent_dim": 16, "steps": 200, "hidden": 128, "time_dim": 16}

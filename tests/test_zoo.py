@@ -44,3 +44,12 @@ def test_faces_recipe_takes_the_steps_the_mouth_needs_in_half_the_images(monkeyp
     assert steps >= 1_800 and recipe["epochs"] * 10_000 <= 60_000
     monkeypatch.setattr(config, "FAST", True)
     assert zoo.faces_recipe()["epochs"] < recipe["epochs"]
+
+
+def test_the_conditional_vae_is_trained_on_images_and_labels_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(zoo, "recipe", lambda n: {"epochs": 1, "batch_size": 128, "lr": 3e-3})
+    model, history = zoo.conditional_vae(2, progress=False)
+    assert model.config["n_classes"] == 10 and len(history["test_kl"]) == 1
+    zoo.conditional_vae(2, progress=False)
+    assert "loaded from the checkpoint cache" in capsys.readouterr().out and len(list(tmp_path.glob("*.pt"))) == 1
