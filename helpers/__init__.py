@@ -11,7 +11,8 @@ from types import ModuleType
 from .config import FAST, pick, setup
 
 SUBMODULES = ("arithmetic", "batches", "checks", "config", "data", "disentanglement", "faces", "gradients",
-              "instruments", "latent", "losses", "metrics", "models", "plots", "posterior", "shapes", "train", "widgets", "zoo")
+              "instruments", "latent", "losses", "metrics", "models", "plots", "posterior", "shapes", "train",
+              "widgets", "zoo")
 
 __all__ = ["FAST", "pick", "setup", *SUBMODULES]
 
