@@ -10,8 +10,9 @@ from types import ModuleType
 
 from .config import FAST, pick, setup
 
-SUBMODULES = ("arithmetic", "batches", "checks", "config", "data", "diffusion", "faces", "gradients", "instruments",
-              "latent", "losses", "metrics", "models", "plots", "posterior", "shapes", "train", "widgets", "zoo")
+SUBMODULES = ("arithmetic", "batches", "checks", "config", "data", "diffusion", "disentanglement", "faces",
+              "gradients", "instruments", "latent", "losses", "metrics", "models", "plots", "posterior", "shapes",
+              "train", "widgets", "zoo")
 
 __all__ = ["FAST", "pick", "setup", *SUBMODULES]
 

@@ -6,7 +6,8 @@ and loads it in a second. A notebook run on its own, or out of order, simply tra
 - MNIST: :func:`mnist` (the data), :func:`recipe` (the training settings), :func:`mnist_model` (autoencoders and
   VAEs), :func:`judge` (the classifier that judges decoded digits), :func:`conditional_vae` (notebook 09).
 - Faces (notebooks 07 and 08): :func:`faces_recipe` (the training settings), :func:`faces_vae` and
-  :func:`attribute_regressor`.
+  :func:`attribute_regressor`; notebook 08's β sweep: :func:`small_faces`, :func:`beta_recipe`,
+  :func:`beta_faces_model` and :func:`beta_faces_vae`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Union
 
+import torch.nn.functional as F
 from torch import Tensor
 
 from .config import pick
@@ -33,6 +35,9 @@ FACES_CHANNELS = (32, 64)
 FACES_EPOCHS, FACES_FAST_EPOCHS, FACES_BATCH_SIZE, FACES_LR = 6, 3, 32, 4e-3
 """The faces VAEs' recipe (:func:`faces_recipe`)."""
 REGRESSOR_EPOCHS, REGRESSOR_FAST_EPOCHS = 3, 6
+BETA_IMAGE_SIZE, BETA_LATENT_DIM, BETA_CHANNELS = 16, 16, (16, 32)
+BETA_EPOCHS, BETA_FAST_EPOCHS, BETA_BATCH_SIZE, BETA_FAST_BATCH_SIZE, BETA_LR = 8, 4, 64, 32, 4e-3
+"""The β sweep's faces VAEs (notebook 08): :func:`small_faces`, :func:`beta_recipe`."""
 
 
 @cache
@@ -153,3 +158,47 @@ def attribute_regressor(progress: bool = True) -> AttributeRegressor:
         progress=progress,
     )
     return model.eval()
+
+
+@cache
+def small_faces() -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """:func:`helpers.faces.faces_data` at half the resolution, ``BETA_IMAGE_SIZE`` = 16 pixels (each pixel the mean
+    of 2×2): ``(x_train, a_train, x_test, a_test)``, the same faces and attributes, a quarter of the pixels to learn.
+    Made once per session; the tensors are shared, so do not change them in place."""
+    x_train, a_train, x_test, a_test = faces_data()
+    shrink = 32 // BETA_IMAGE_SIZE
+    return F.avg_pool2d(x_train, shrink), a_train, F.avg_pool2d(x_test, shrink), a_test
+
+
+def beta_recipe() -> dict[str, Any]:
+    """The training settings of notebook 08's β sweep: ``fit``'s keyword arguments (no loss: β goes with it).
+
+    Adam at a constant ``BETA_LR``: ``BETA_EPOCHS`` epochs of the 10,000 small training faces in batches of
+    ``BETA_BATCH_SIZE`` in full mode (1,250 steps), ``BETA_FAST_EPOCHS`` of the 2,000 in batches of
+    ``BETA_FAST_BATCH_SIZE`` in fast mode (250 steps).
+    """
+    return {"epochs": pick(BETA_EPOCHS, BETA_FAST_EPOCHS), "batch_size": pick(BETA_BATCH_SIZE, BETA_FAST_BATCH_SIZE),
+            "lr": BETA_LR}
+
+
+def beta_faces_model() -> ConvVAE:
+    """A fresh, untrained VAE of the β sweep's size: a :class:`~helpers.models.ConvVAE` with a ``BETA_LATENT_DIM``
+    = 16-number code for 3×16×16 faces, channels ``BETA_CHANNELS``."""
+    return ConvVAE(BETA_LATENT_DIM, in_channels=3, image_size=BETA_IMAGE_SIZE, channels=BETA_CHANNELS)
+
+
+def beta_faces_vae(beta: float, *, progress: bool = True) -> tuple[ConvVAE, History]:
+    """A β-VAE of notebook 08 on :func:`small_faces`, trained with :func:`beta_recipe`; ``beta`` in likelihood units.
+
+    The loss is ``recon="mse"`` with the KL weight ``beta`` · :func:`helpers.losses.gaussian_beta`: for ``beta=1``
+    the exact ELBO of a Gaussian decoder with pixel noise ``PIXEL_SIGMA`` (scaled by 2σ², as in notebook 07),
+    for ``beta=4`` that ELBO with its KL term counted four times.
+    """
+    beta = float(beta)
+    if not beta > 0:
+        raise ValueError(f"beta must be a number > 0, got {beta!r}")
+    x_train, _, x_test, _ = small_faces()
+    model = beta_faces_model()
+    history = fit_cached(model, x_train, x_test, name=f"faces-beta-vae-z{BETA_LATENT_DIM}-beta{beta:g}",
+                         recon="mse", beta=beta * gaussian_beta(), progress=progress, **beta_recipe())
+    return model, history

@@ -1,7 +1,9 @@
 """The shared MNIST recipes: one cached model per recipe, whatever notebook asks for it."""
 
 import pytest
+import torch
 
+import helpers
 from helpers import config, zoo
 
 
@@ -53,3 +55,17 @@ def test_the_conditional_vae_is_trained_on_images_and_labels_once(tmp_path, monk
     assert model.config["n_classes"] == 10 and len(history["test_kl"]) == 1
     zoo.conditional_vae(2, progress=False)
     assert "loaded from the checkpoint cache" in capsys.readouterr().out and len(list(tmp_path.glob("*.pt"))) == 1
+
+
+def test_beta_faces_vae_refuses_a_beta_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match="beta"):
+        zoo.beta_faces_vae(0)
+
+
+def test_small_faces_are_the_faces_at_half_resolution_and_fit_the_beta_model() -> None:
+    x_train, a_train, x_test, _ = zoo.small_faces()
+    big_train, big_a_train, _, _ = helpers.faces.faces_data()
+    assert x_train.shape[1:] == (3, zoo.BETA_IMAGE_SIZE, zoo.BETA_IMAGE_SIZE) and torch.equal(a_train, big_a_train)
+    assert torch.allclose(x_train.mean(), big_train.mean(), atol=1e-5)  # 2×2 means keep the mean brightness
+    x_hat, z_mean, _ = zoo.beta_faces_model()(x_test[:4])
+    assert x_hat.shape == x_test[:4].shape and z_mean.shape == (4, zoo.BETA_LATENT_DIM)
