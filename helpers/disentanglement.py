@@ -118,8 +118,14 @@ def kl_per_dimension(z_mean: Tensor, z_log_var: Tensor) -> Tensor:
 
 def active_units(z_mean: Tensor, threshold: float = ACTIVE_THRESHOLD) -> Tensor:
     """Which latent dimensions are active (Burda et al., 2016): a boolean per dimension, true where the posterior
-    mean's variance over the images, ``Var_x E[z_j | x]``, exceeds ``threshold``. ``.sum()`` counts them."""
-    return z_mean.double().var(0) > threshold
+    mean's variance over the images, ``Var_x E[z_j | x]``, exceeds ``threshold``. ``.sum()`` counts them.
+
+    An inactive dimension gives every image nearly the same q(z|x), usually the prior itself: its KL is about 0 and
+    it carries no information (posterior collapse)."""
+    z_mean = torch.as_tensor(z_mean).detach().cpu().double()
+    if z_mean.dim() != 2 or len(z_mean) < 2:
+        raise ValueError(f"z_mean must have shape N×d with N ≥ 2, got {tuple(z_mean.shape)}")
+    return z_mean.var(0) > threshold
 
 
 def _two_dimensional(codes: Tensor, factors: Tensor) -> tuple[Tensor, Tensor]:

@@ -7,8 +7,7 @@
   :func:`sample_aggregate`, :func:`aggregate_kl` (its KL divergence from the prior N(0, I)),
   :func:`mutual_information` (between the image and its code), and :func:`prior_holes` (the share of the prior's
   samples that land where q(z) is small).
-- :func:`active_units`: the latent dimensions whose mean μ(x) varies over the data (Burda et al.'s measure of
-  posterior collapse).
+Posterior collapse (the KL per dimension, active units) is measured in :mod:`helpers.disentanglement`.
 
 Codes are given as the encoder's outputs ``z_mean`` and ``z_log_var`` (``N×d``). Monte Carlo estimates return an
 :class:`Estimate`: the value and its standard error.
@@ -154,13 +153,3 @@ def prior_holes(z_mean: Tensor, z_log_var: Tensor, n: int = 10_000, ratio: float
     z = torch.randn(n, z_mean.shape[1], generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     log_prior = -0.5 * (LOG_2PI + z**2).sum(1)
     return float((log_aggregate_density(z, z_mean, z_log_var) < math.log(ratio) + log_prior).double().mean())
-
-
-def active_units(z_mean: Tensor, threshold: float = 0.01) -> Tensor:
-    """Which latent dimensions are active: the variance over the data of the mean μ(x) exceeds ``threshold``
-    (Burda et al. 2015). An inactive dimension gives every image nearly the same q(z|x), usually the prior
-    itself: its KL is about 0 and it carries no information (posterior collapse). Returns a bool tensor of d."""
-    z_mean = torch.as_tensor(z_mean).detach().cpu().double()
-    if z_mean.dim() != 2 or len(z_mean) < 2:
-        raise ValueError(f"z_mean must have shape N×d with N ≥ 2, got {tuple(z_mean.shape)}")
-    return z_mean.var(0) > threshold

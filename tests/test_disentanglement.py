@@ -82,6 +82,16 @@ def test_active_units_use_the_variance_of_the_posterior_mean_over_the_data():
     z_mean = torch.stack([torch.linspace(-1, 1, 100), torch.full((100,), 3.0), 0.05 * torch.linspace(-1, 1, 100)], 1)
     assert active_units(z_mean).tolist() == [True, False, False]
     assert active_units(z_mean, threshold=1e-4).tolist() == [True, False, True]
+    g = torch.Generator().manual_seed(0)
+    z_mean = torch.randn(1000, 3, generator=g) * torch.tensor([1.0, 0.2, 0.05])  # variances 1, 0.04, 0.0025
+    assert active_units(z_mean).tolist() == [True, True, False]
+    assert not active_units(torch.zeros(50, 4)).any()
+
+
+@pytest.mark.parametrize("z_mean", [torch.zeros(5), torch.zeros(1, 3)])
+def test_active_units_refuse_codes_that_are_not_a_table_of_at_least_two_rows(z_mean):
+    with pytest.raises(ValueError, match="N×d"):
+        active_units(z_mean)
 
 
 def test_kl_per_dimension_sums_to_the_kl():

@@ -106,7 +106,6 @@ def test_aggregate_of_prior_clouds_is_the_prior():
     assert abs(posterior.aggregate_kl(zeros, zeros, n=2000).value) < 1e-9
     assert abs(posterior.mutual_information(zeros, zeros, n=2000).value) < 1e-9
     assert posterior.prior_holes(zeros, zeros, n=2000) == 0.0
-    assert not posterior.active_units(zeros).any()
 
 
 def test_one_image_aggregate_kl_is_its_closed_form_kl():
@@ -136,12 +135,6 @@ def test_prior_holes_count_prior_samples_where_q_is_small():
     # q(z) = N(3, 1) in 1-D: q < p/10 where z < 1.5 − ln(10)/3 ≈ 0.732, a share Φ(0.732) ≈ 0.768 of the prior
     share = posterior.prior_holes(torch.full((1, 1), 3.0), torch.zeros(1, 1), n=200_000)
     assert abs(share - torch.distributions.Normal(0.0, 1.0).cdf(torch.tensor(1.5 - math.log(10) / 3)).item()) < 0.005
-
-
-def test_active_units_threshold_the_variance_of_the_means():
-    g = torch.Generator().manual_seed(0)
-    z_mean = torch.randn(1000, 3, generator=g) * torch.tensor([1.0, 0.2, 0.05])  # variances 1, 0.04, 0.0025
-    assert posterior.active_units(z_mean).tolist() == [True, True, False]
 
 
 @pytest.mark.parametrize("z_mean, z_log_var", [
