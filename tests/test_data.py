@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import math
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -257,6 +260,24 @@ def test_offline_with_nothing_says_what_to_install(sources):
     assert "run once online" in message
     assert "copy t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz into" in message
     assert "python scripts/make_mnist_subset.py" in message
+
+
+def test_the_download_check_asks_torchvisions_own_servers():
+    import torchvision.datasets
+
+    assert data.DOWNLOAD_SERVERS == {name: getattr(torchvision.datasets, name).mirrors[0]
+                                     for name in ("MNIST", "FashionMNIST")}
+
+
+def test_offline_the_bundled_digits_load_without_importing_torchvision(tmp_path):
+    """Importing torchvision takes seconds; offline, a notebook that reads the bundled subset must not pay them."""
+    script = ("import sys\nfrom helpers import data\ndata.server_answers = lambda host, port: False\n"
+              "images, _ = data.load_mnist('test', n=10)\n"
+              "assert images.shape == (10, 1, 28, 28) and 'torchvision' not in sys.modules, sorted(sys.modules)")
+    env = {**os.environ, "COURSE_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO_DIR)}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "bundled real subset" in run.stdout
 
 
 def test_server_check_is_quick_and_local():

@@ -166,7 +166,7 @@ def test_nbgrader_marks_all_half_and_wrong_answers(tmp_path):
     solutions = {cell.metadata.nbgrader["grade_id"]: cell.source for cell in source.cells
                  if cell.metadata.get("nbgrader", {}).get("solution")}
     ids = sorted(solutions)
-    answers = {"all": (set(ids), set()), "half": (set(ids[::2]), set()), "wrong": (set(), set(ids))}
+    answers = {"all": (set(ids), set()), "half": (set(ids[::2]), set(ids[1::2]))}  # half: the others answered wrong
     for student, (solved, wrong_ones) in answers.items():
         folder = course / "submitted" / student / "ps04"
         folder.mkdir(parents=True)
@@ -181,11 +181,11 @@ def test_nbgrader_marks_all_half_and_wrong_answers(tmp_path):
         scores = {student: gradebook.find_submission("ps04", student).score for student in answers}
         total = gradebook.find_submission("ps04", "all").max_score
     assert total == 6  # 1 + 1 for the warm-ups, 2 + 2 for the others
-    assert scores == {"all": total, "half": 3, "wrong": 0}  # half: fraction_within (1) and sample_normal (2)
+    assert scores == {"all": total, "half": 3}  # fraction_within (1) and sample_normal (2); the wrong ones 0
 
     for student in answers:  # every submission ran to the end, no kernel died or timed out
         graded = nbformat.read(course / "autograded" / student / "ps04" / NOTEBOOK, as_version=4)
         assert all(cell.get("execution_count") for cell in graded.cells if cell.cell_type == "code"), student
-    feedback = (course / "feedback" / "wrong" / "ps04" / NOTEBOOK.replace(".ipynb", ".html")).read_text("utf-8")
+    feedback = (course / "feedback" / "half" / "ps04" / NOTEBOOK.replace(".ipynb", ".html")).read_text("utf-8")
     assert "returned None" in feedback and "Did you forget the <code>return</code> statement?" not in feedback
     assert "Hint:</b> Did you forget the `return` statement?" in feedback  # the course's verdict and hint
