@@ -3,7 +3,7 @@
     python scripts/run_course.py                 # all notebooks, full mode (what `make run` does)
     python scripts/run_course.py --fast          # COURSE_FAST=1: small data, few epochs
     python scripts/run_course.py --only 03       # the notebooks whose name contains "03" (glob patterns work)
-    python scripts/run_course.py --jobs 1        # one notebook at a time (default: as many as cores, up to 4)
+    python scripts/run_course.py --jobs 1        # one notebook at a time (default: the cores, up to 4; fast: +1)
 
 Each notebook runs in a fresh kernel of the current environment, with its own folder as working directory and
 ``COURSE_STATIC=1`` (widgets draw static figures). For each notebook the build folder gets the executed
@@ -395,6 +395,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(saved)
 
 
+def default_jobs(fast: bool) -> int:
+    """As many notebooks at a time as cores, up to 4. In fast mode one more: there its kernels spend much of their
+    time starting, importing and writing pages rather than training (benchmarks/README.md)."""
+    return min(4, os.cpu_count() or 1) + (1 if fast else 0)
+
+
 def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fast", action="store_true", help="set COURSE_FAST=1 (small data, few epochs)")
@@ -402,8 +408,8 @@ def _run(argv: list[str] | None) -> int:
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a single cell may take (default 1800)")
     parser.add_argument("--stall", type=float, default=float(os.environ.get(STALL_ENV, 600)),
                         help=f"seconds after which a running cell is named with its kernel's stacks ({STALL_ENV}, 600)")
-    parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
-                        help="notebooks that run at the same time (default: the cores, up to 4)")
+    parser.add_argument("--jobs", type=int,
+                        help="notebooks that run at the same time (default: the cores, up to 4; in fast mode one more)")
     parser.add_argument("--notebooks", type=Path, default=REPO_DIR / "notebooks", help="folder of the notebooks")
     parser.add_argument("--build", type=Path, default=REPO_DIR / "build", help="output folder")
     args = parser.parse_args(argv)
@@ -427,7 +433,7 @@ def _run(argv: list[str] | None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # torch's threads sleep, not spin, on busy cores (README)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     start = time.perf_counter()
-    jobs = max(1, min(args.jobs, len(selected)))
+    jobs = max(1, min(default_jobs(args.fast) if args.jobs is None else args.jobs, len(selected)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:  # each thread waits on its own kernel
         pending = list(selected)
         running: dict[concurrent.futures.Future, Path] = {}
