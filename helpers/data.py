@@ -50,8 +50,8 @@ is imported: offline, a notebook then never pays the seconds that importing it t
 ONLINE_CHECK_TIMEOUT_S: float = 2.0
 """How long the check for the download server may take before the download counts as offline."""
 
-__all__ = ["DOWNLOAD_SERVERS", "DataError", "download_with_torchvision", "draw_ellipses", "load_fashion_mnist", "load_mnist",
-           "make_ellipses", "make_faces", "read_idx", "server_answers"]
+__all__ = ["DOWNLOAD_SERVERS", "DataError", "download_with_torchvision", "draw_ellipses", "load_fashion_mnist",
+           "load_mnist", "make_ellipses", "make_faces", "read_idx", "server_answers"]
 
 _FULL_SIZES = {"train": 60_000, "test": 10_000}
 _FILE_PREFIX = {"train": "train", "test": "t10k"}

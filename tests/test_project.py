@@ -342,12 +342,12 @@ def test_run_course_runs_notebooks_side_by_side(tmp_path: Path, capsys: pytest.C
     assert "(2 at a time)" in out
 
 
-
 def test_run_course_runs_one_more_notebook_at_a_time_in_fast_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     run_course = load_script("run_course")
     for cores, full in ((1, 1), (2, 2), (8, 4)):
         monkeypatch.setattr(run_course.os, "cpu_count", lambda cores=cores: cores)
         assert (run_course.default_jobs(False), run_course.default_jobs(True)) == (full, full + 1)
+
 
 # --- the code a student reads (issue: the course shows what it teaches) ---------------------------------------------
 
