@@ -27,7 +27,9 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--hide-scrollbars"]
-LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:", "chrome:", "devtools:")
+LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:", "chrome:", "chrome-untrusted:", "devtools:")
+"""Schemes that never reach the network: local files, inline data and Chromium's own pages (its new-tab page can ask
+for `chrome-untrusted://new-tab-page/...` after a test has drained the requests of its start)."""
 MATHJAX_DONE = ("window.MathJax && MathJax.isReady && MathJax.Hub.queue.pending === 0 && "
                 "MathJax.Hub.queue.running === 0")
 """JavaScript: true once MathJax has typeset the page."""
